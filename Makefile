@@ -1,0 +1,39 @@
+# Every target sets itself up: a .venv made with the standard library's venv,
+# the project installed into it (editable) with the extras the tests need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install test demo bench lint browser clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,viz]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium, for the browser tests (playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
+	$(BIN)/python -m pytest
+
+demo: install
+	$(BIN)/concession sweep backfire-map --size quick --out results/demo
+	$(BIN)/concession report results/demo
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

@@ -1,0 +1,603 @@
+"""ConcessionModel: the Mesa model that wires the parts and steps the game.
+
+State lives in numpy arrays owned by the model (per negotiator) and by
+`Relationships` (per contact and side). A step forms all deals of the step as
+arrays, asks each strategy for its decisions on the deals where it acts,
+resolves payoffs with `game`, and updates memory, reputation and referrals
+with array operations. The order of events in a step is documented in
+docs/model.md and in `step`.
+
+Randomness comes only from `self.rng` (Mesa's `Model(rng=...)`), drawn in a
+fixed order, so a seed fixes the run.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import polars as pl
+
+from agents.negotiator import Negotiator
+from agents.strategy import DealView, Opening, Response, Strategy, mask_count, mask_total, resolve_strategy
+from environments import game
+from environments.config import ModelConfig, load_config
+from environments.network import build_graph, place_strategies
+from environments.relationships import Relationships
+from environments.valuations import draw_valuations, perceive
+
+# Counters kept per negotiator over the whole run (the agents frame).
+AGENT_COUNTERS = (
+    "wealth",
+    "deals",
+    "closed",
+    "walked",
+    "gives",
+    "cost_given",
+    "value_received",
+    "reneged",
+    "gives_reciprocated",
+)
+
+# Counters summed per step and strategy (the strategy frame).
+STEP_COUNTERS = (
+    "deals",
+    "closed",
+    "walked",
+    "walked_away",
+    "gives",
+    "giving_sides",
+    "cost_given",
+    "value_received",
+    "payoff",
+    "reciprocated",
+    "reneged",
+)
+
+
+class ConcessionModel(mesa.Model):
+    """Negotiators playing repeated concession games on a referral network.
+
+    `ConcessionModel(config)` takes a `ModelConfig`, a dict, a TOML path or
+    keyword sections (`ConcessionModel(deal={"continuation": 0.5})`).
+    `rng` (an int seed) overrides the configuration's seed.
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig | dict[str, Any] | str | Path | None = None,
+        *,
+        rng: int | None = None,
+        **sections: Any,
+    ) -> None:
+        cfg = load_config(config, **sections)
+        seed = rng if rng is not None else cfg.seed
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**63))
+        super().__init__(rng=seed)
+        self.seed = int(seed)
+        self.config = cfg
+        self._wall = 0.0
+
+        # Draw order is part of the contract: graph, placement, valuations,
+        # BATNAs. Paired counterfactuals (population.replace) change none of
+        # these, so a pair shares its base run's network and placement.
+        self.graph = build_graph(cfg.network, cfg.population.n, self.rng)
+        self.n = self.graph.n
+        self.strategy_names: list[str] = cfg.strategy_names()
+        self.strategies: list[Strategy] = [
+            resolve_strategy(name)(cfg.strategies.get(name, {})) for name in self.strategy_names
+        ]
+        placed = place_strategies(
+            self.graph, cfg.population.mix, cfg.population.placement, cfg.population.attribute, self.rng
+        )
+        lookup = np.array(
+            [self.strategy_names.index(cfg.population.replace.get(s, s)) for s in cfg.population.mix],
+            dtype=np.int16,
+        )
+        self.strategy = lookup[placed]
+        self.cost, self.value = draw_valuations(cfg.items, self.n, self.rng)
+        self.batna = self.rng.uniform(cfg.deal.batna.low, cfg.deal.batna.high, self.n)
+        self.relationships = Relationships(self.n, self.graph.edges, cfg.reputation.initial_belief)
+        self.degree = self.graph.degree()
+
+        for name in AGENT_COUNTERS:
+            setattr(self, name, np.zeros(self.n, dtype=np.float64))
+        self._step_records: list[dict[str, float]] = []
+        self._strategy_records: list[dict[str, np.ndarray]] = []
+
+        # Negotiators are real Mesa agents, views over the arrays above.
+        Negotiator.create_agents(self, self.n)
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, steps: int | None = None) -> ConcessionModel:
+        """Run `steps` steps (default: the configuration's `steps`); returns the model."""
+        steps = self.config.steps if steps is None else steps
+        start = time.perf_counter()
+        for _ in range(steps):
+            self.step()
+        self._wall += time.perf_counter() - start
+        return self
+
+    def step(self) -> None:
+        """One step: form deals, play them, update memory; see docs/model.md for the order."""
+        a, b, pair, side_a = self._form_deals()
+        counters = {name: np.zeros((len(self.strategies),), np.float64) for name in STEP_COUNTERS}
+        fresh = 0
+        for rows in self._rounds(pair):
+            fresh += self._play(a[rows], b[rows], pair[rows], side_a[rows], counters)
+        self._record_step(len(a), counters, fresh)
+
+    # ------------------------------------------------------------------ deals
+
+    def _form_deals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Who deals with whom this step: (initiator, responder, pair, initiator's side)."""
+        rel = self.relationships
+        deal = self.config.deal
+        pairs = rel.active_pairs()
+        if deal.matching == "edges":
+            # Every contact pair deals once; which side opens is a fair coin
+            # (irrelevant, and not drawn, under the simultaneous protocol).
+            if deal.protocol == "simultaneous":
+                side_a = np.zeros(len(pairs), dtype=np.int64)
+            else:
+                side_a = (self.rng.random(len(pairs)) < 0.5).astype(np.int64)
+            ends = np.stack([rel.u[pairs], rel.v[pairs]], axis=1)
+            a = ends[np.arange(len(pairs)), side_a]
+            b = ends[np.arange(len(pairs)), 1 - side_a]
+            return a, b, pairs, side_a
+        # initiator: each negotiator starts deals_per_step deals with contacts drawn at random.
+        ends = np.concatenate([rel.u[pairs], rel.v[pairs]])
+        other = np.concatenate([rel.v[pairs], rel.u[pairs]])
+        via = np.concatenate([pairs, pairs])
+        order = np.argsort(ends, kind="stable")
+        ends, other, via = ends[order], other[order], via[order]
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ends, minlength=self.n), out=indptr[1:])
+        deg = np.diff(indptr)
+        starters = np.repeat(np.flatnonzero(deg > 0), deal.deals_per_step)
+        pick = indptr[starters] + (self.rng.random(len(starters)) * deg[starters]).astype(np.int64)
+        a, b, pair = starters, other[pick], via[pick]
+        return a, b, pair, rel.side_of(pair, a)
+
+    @staticmethod
+    def _rounds(pair: np.ndarray) -> list[np.ndarray]:
+        """Split deals into rounds in which each contact appears once, so memory writes never collide."""
+        if len(pair) == 0:
+            return []
+        order = np.argsort(pair, kind="stable")
+        sp = pair[order]
+        start = np.r_[0, np.flatnonzero(sp[1:] != sp[:-1]) + 1]
+        run_start = np.repeat(start, np.diff(np.r_[start, len(sp)]))
+        occurrence = np.empty(len(pair), dtype=np.int64)
+        occurrence[order] = np.arange(len(sp)) - run_start
+        if occurrence.max() == 0:
+            return [np.arange(len(pair))]
+        return [np.flatnonzero(occurrence == r) for r in range(int(occurrence.max()) + 1)]
+
+    def _view(self, me: np.ndarray, partner: np.ndarray, pair: np.ndarray, side: np.ndarray) -> DealView:
+        rel = self.relationships
+        cfg = self.config
+        return DealView(
+            me=me,
+            partner=partner,
+            rng=self.rng,
+            surplus=cfg.deal.surplus,
+            continuation=cfg.deal.continuation,
+            recognition=cfg.deal.recognition,
+            initial_belief=cfg.reputation.initial_belief,
+            cost_me=self.cost[me],
+            value_me=self.value[me],
+            cost_partner=self.cost[partner],
+            value_partner=self.value[partner],
+            batna_me=self.batna[me],
+            met=rel.met[pair, side],
+            last_received=rel.last_received[pair, side],
+            received_total=rel.received_total[pair, side],
+            streak=rel.streak[pair, side],
+            partner_streak=rel.streak[pair, 1 - side],
+            idle=rel.idle[pair, side],
+            expectation=rel.expectation[pair, side],
+            demand=rel.demand[pair, side],
+            belief=rel.belief[pair, side],
+            reneged=rel.reneged[pair, side],
+            heard=rel.heard[pair, side] | rel.met[pair, side],
+        )
+
+    def _by_strategy(self, me: np.ndarray, method: str, view: DealView, out: Opening | Response) -> None:
+        """Ask each strategy, in a fixed order, for its decisions on the deals where `me` plays it."""
+        strat = self.strategy[me]
+        for s, strategy in enumerate(self.strategies):
+            rows = np.flatnonzero(strat == s)
+            if len(rows) == 0:
+                continue
+            sub = view_subset(view, rows)
+            decided = getattr(strategy, method)(sub)
+            for name in vars(out):
+                getattr(out, name)[rows] = getattr(decided, name)
+
+    def _perceive(self, give: np.ndarray, framed: np.ndarray, values: np.ndarray, giver_best: np.ndarray) -> np.ndarray:
+        """Perceived value of a give: framing, recognition, then perception noise (misread move)."""
+        deal = self.config.deal
+        true = mask_total(give, values)
+        seen = perceive(true, framed, deal.recognition)
+        if deal.perception_noise > 0:
+            misread = self.rng.random(len(give)) < deal.perception_noise
+            imagined = perceive(mask_total(giver_best, values), framed, deal.recognition)
+            seen = np.where(misread, np.where(give != 0, 0.0, imagined), seen)
+        return seen
+
+    def _play(self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, side_a: np.ndarray, counters: dict) -> int:
+        """Play one round of deals (each contact at most once); returns relationships ended."""
+        cfg = self.config
+        deal, beh = cfg.deal, cfg.behaviour
+        rel = self.relationships
+        side_b = 1 - side_a
+        d = len(a)
+        view_a = self._view(a, b, pair, side_a)
+        best_a = game.best_item(view_a.cost_me, view_a.value_partner)
+        best_b = game.best_item(view_a.cost_partner, view_a.value_me)
+
+        opening = Opening.nothing(d)
+        self._by_strategy(a, "open", view_a, opening)
+        opening.give = game.flip(opening.give, best_a, deal.noise, self.rng)
+
+        if deal.protocol == "simultaneous":
+            view_b = self._view(b, a, pair, side_b)
+            opening_b = Opening.nothing(d)
+            self._by_strategy(b, "open", view_b, opening_b)
+            opening_b.give = game.flip(opening_b.give, best_b, deal.noise, self.rng)
+            give_a, give_b = game.transfers_simultaneous(opening, opening_b)
+            walked_a, walked_b = opening.walk, opening_b.walk
+            reneged = np.zeros(d, dtype=bool)
+            framed_b, one_time_b = opening_b.framed, opening_b.one_time
+            weak_b = np.zeros(d, dtype=bool)
+        else:
+            view_b = self._view(b, a, pair, side_b)
+            view_b.offer_give = opening.give
+            view_b.offer_conditional = opening.conditional
+            view_b.offer_ask = opening.ask
+            view_b.offer_framed = opening.framed
+            view_b.offer_perceived = self._perceive(opening.give, opening.framed, view_b.value_me, best_a)
+            weak_b = self._reads_weakness(b, opening.give)
+            view_b.reads_weakness = weak_b
+            response = Response.nothing(d)
+            self._by_strategy(b, "respond", view_b, response)
+            give_a, give_b, reneged = game.transfers_offer_response(opening, response)
+            give_b = game.flip(give_b, np.where(opening.conditional, opening.ask, best_b), deal.noise, self.rng)
+            walked_a, walked_b = opening.walk, response.walk
+            framed_b = np.zeros(d, dtype=bool)
+            one_time_b = np.zeros(d, dtype=bool)
+
+        walked = walked_a | walked_b
+        out = game.payoffs(
+            give_a, give_b, walked, walked_a, walked_b, reneged, deal.surplus,
+            self.batna[a], self.batna[b], view_a.cost_me, view_a.cost_partner, view_a.value_me, view_a.value_partner,
+        )  # fmt: skip
+        closed = ~walked
+        seen_by_b = np.where(closed, self._perceive(out.give_a, opening.framed, view_a.value_partner, best_a), 0.0)
+        seen_by_a = np.where(closed, self._perceive(out.give_b, framed_b, view_a.value_me, best_b), 0.0)
+
+        # Memory of both sides: precedent, satisfaction, streaks, demand.
+        satisfied_a = self._remember(
+            pair, side_a, closed, out.give_a, out.give_b, seen_by_a, out.cost_a, one_time_b, np.zeros(d, bool)
+        )
+        satisfied_b = self._remember(
+            pair, side_b, closed, out.give_b, out.give_a, seen_by_b, out.cost_b, opening.one_time, weak_b
+        )
+        del satisfied_a, satisfied_b  # word of mouth uses them (reputation stage)
+        rel.reneged[pair[out.reneged], side_a[out.reneged]] = True
+        rel.deals[pair, side_a] += 1
+        rel.deals[pair, side_b] += 1
+        rel.last_used[pair] = self.steps
+
+        self._account(a, b, out, counters)
+
+        # The shadow of the future: each relationship ends with probability 1 - w.
+        if deal.continuation < 1.0:
+            ends = pair[self.rng.random(d) >= deal.continuation]
+            rel.clear_memory(ends)
+            return len(ends)
+        return 0
+
+    def _reads_weakness(self, receiver: np.ndarray, give: np.ndarray) -> np.ndarray:
+        """Whether a receiver reads a gift as weakness: P = weakness_sensitivity x BATNA / (S/2).
+
+        Strategies marked `reads_gifts_as_weakness` (exploitative) read every gift so.
+        """
+        beh, deal = self.config.behaviour, self.config.deal
+        gift = give != 0
+        always = np.array([getattr(s, "reads_gifts_as_weakness", False) for s in self.strategies])[self.strategy[receiver]]
+        if beh.weakness_sensitivity <= 0 or deal.batna.high <= 0:
+            return gift & always
+        strength = self.batna[receiver] / max(deal.surplus / 2, 1e-12)
+        p = np.clip(beh.weakness_sensitivity * strength, 0.0, 1.0)
+        return gift & (always | (self.rng.random(len(give)) < p))
+
+    def _remember(
+        self,
+        pair: np.ndarray,
+        side: np.ndarray,
+        closed: np.ndarray,
+        gave: np.ndarray,
+        got: np.ndarray,
+        seen: np.ndarray,
+        cost: np.ndarray,
+        one_time: np.ndarray,
+        weak: np.ndarray,
+    ) -> np.ndarray:
+        """Update one side's memory after a round of deals; returns its satisfaction per deal (0 if walked)."""
+        rel = self.relationships
+        beh = self.config.behaviour
+        p, s = pair[closed], side[closed]
+        gave, got, seen, cost = gave[closed], got[closed], seen[closed], cost[closed]
+        one_time, weak = one_time[closed], weak[closed]
+        expectation = rel.expectation[p, s]
+        # Satisfaction: perceived value received against what was expected (at
+        # least the reciprocity norm times what it gave); losses weigh more.
+        reference = np.maximum(expectation, beh.reciprocity_norm * cost)
+        diff = seen - reference
+        satisfaction = np.zeros(len(pair))
+        satisfaction[closed] = np.where(diff >= 0, diff, beh.loss_aversion * diff)
+        # Precedent: the expectation moves toward what was received; a gift
+        # framed as a one-time exception moves it less.
+        rate = beh.expectation_rate * np.where(one_time & (got != 0), beh.exception_weight, 1.0)
+        rel.expectation[p, s] = expectation + rate * (seen - expectation)
+        rel.met[p, s] = True
+        rel.last_received[p, s] = seen
+        rel.received_total[p, s] += seen
+        gave_any, got_any = gave != 0, got != 0
+        rel.streak[p, s] = np.where(got_any, 0, rel.streak[p, s] + gave_any)
+        rel.idle[p, s] = np.where(gave_any, 0, rel.idle[p, s] + 1)
+        # Over-giving and weakness raise the receiver's demand toward the
+        # giver; it relaxes at the expectation rate when nothing is given.
+        partner_side = 1 - s
+        desperate = got_any & (
+            (mask_count(got) > beh.desperation_threshold) | (rel.streak[p, partner_side] > beh.desperation_threshold)
+        )
+        demand = rel.demand[p, s]
+        rel.demand[p, s] = np.where(
+            got_any, demand + desperate + weak, demand * (1.0 - beh.expectation_rate)
+        )
+        return satisfaction
+
+    def _account(self, a: np.ndarray, b: np.ndarray, out: game.Outcome, counters: dict) -> None:
+        """Add a round's deals to the per-negotiator and per-step-and-strategy counters."""
+        ns = len(self.strategies)
+        closed = ~out.walked
+        reciprocated = closed & (out.give_a != 0) & (out.give_b != 0)
+        for me, pay, gave, cost, value, walked_me in (
+            (a, out.payoff_a, out.give_a, out.cost_a, out.value_to_a, out.walked_a),
+            (b, out.payoff_b, out.give_b, out.cost_b, out.value_to_b, out.walked_b),
+        ):
+            n_gives = mask_count(gave)
+            reneged_me = out.reneged if me is b else np.zeros(len(me), bool)
+            per_agent = {
+                "wealth": pay,
+                "deals": 1.0,
+                "closed": closed,
+                "walked": out.walked,
+                "gives": n_gives,
+                "cost_given": cost,
+                "value_received": value,
+                "reneged": reneged_me,
+                "gives_reciprocated": reciprocated * (gave != 0),
+            }
+            for name, x in per_agent.items():
+                arr = getattr(self, name)
+                arr += np.bincount(me, weights=np.broadcast_to(np.asarray(x, np.float64), me.shape), minlength=self.n)
+            strat = self.strategy[me]
+            per_step = {
+                "deals": np.ones(len(me)),
+                "closed": closed,
+                "walked": out.walked,
+                "walked_away": walked_me,
+                "gives": n_gives,
+                "giving_sides": gave != 0,
+                "cost_given": cost,
+                "value_received": value,
+                "payoff": pay,
+                "reciprocated": reciprocated & (gave != 0),
+                "reneged": reneged_me,
+            }
+            for name, x in per_step.items():
+                counters[name] += np.bincount(strat, weights=np.asarray(x, np.float64), minlength=ns)
+
+    # ------------------------------------------------------------------ measures
+
+    def _record_step(self, n_deals: int, counters: dict[str, np.ndarray], fresh: int) -> None:
+        ns = len(self.strategies)
+        counts = np.bincount(self.strategy, minlength=ns).astype(np.float64)
+        wealth_by = np.bincount(self.strategy, weights=self.wealth, minlength=ns)
+        rec = {name: arr.copy() for name, arr in counters.items()}
+        rec["negotiators"] = counts
+        rec["wealth_total"] = wealth_by
+        self._strategy_records.append(rec)
+        deals_sides = counters["deals"].sum()
+        closed_sides = counters["closed"].sum()
+        self._step_records.append(
+            {
+                "step": self.steps,
+                "deals": n_deals,
+                "closed": int(round(closed_sides / 2)),
+                "walked": int(round(counters["walked"].sum() / 2)),
+                "gives": int(counters["gives"].sum()),
+                "giving_sides": int(counters["giving_sides"].sum()),
+                "reciprocated": int(round(counters["reciprocated"].sum() / 2)),
+                "reneged": int(counters["reneged"].sum()),
+                "cooperation_rate": _ratio(counters["giving_sides"].sum(), closed_sides),
+                "walk_rate": _ratio(counters["walked"].sum(), deals_sides),
+                "payoff_per_deal": _ratio(counters["payoff"].sum(), deals_sides),
+                "cost_given": float(counters["cost_given"].sum()),
+                "value_received": float(counters["value_received"].sum()),
+                "fresh_starts": fresh,
+                "gini": gini(self.wealth),
+            }
+        )
+
+    def steps_frame(self) -> pl.DataFrame:
+        """One row per step: model-wide figures (see docs/model.md for each column)."""
+        return pl.DataFrame(self._step_records, schema=_STEP_SCHEMA)
+
+    def strategy_frame(self) -> pl.DataFrame:
+        """One row per step and strategy: counts, payoff per deal, gives, walk-aways, shares."""
+        ns = len(self.strategies)
+        if not self._strategy_records:
+            return pl.DataFrame(schema=_STRATEGY_SCHEMA)
+        cols: dict[str, Any] = {
+            "step": np.repeat(np.arange(1, len(self._strategy_records) + 1), ns),
+            "strategy": self.strategy_names * len(self._strategy_records),
+        }
+        for name in self._strategy_records[0]:
+            cols[name] = np.concatenate([r[name] for r in self._strategy_records])
+        df = pl.DataFrame(cols)
+        return df.select(
+            "step",
+            "strategy",
+            pl.col("negotiators").cast(pl.Int64),
+            (pl.col("negotiators") / self.n).alias("share"),
+            pl.col("deals").cast(pl.Int64),
+            pl.col("closed").cast(pl.Int64),
+            pl.col("walked").cast(pl.Int64),
+            pl.col("walked_away").cast(pl.Int64),
+            pl.col("gives").cast(pl.Int64),
+            pl.col("reciprocated").cast(pl.Int64),
+            pl.col("reneged").cast(pl.Int64),
+            "cost_given",
+            "value_received",
+            "payoff",
+            _safe_div("payoff", "deals").alias("payoff_per_deal"),
+            _safe_div("giving_sides", "closed").alias("cooperation_rate"),
+            _safe_div("walked", "deals").alias("walk_rate"),
+            _safe_div("wealth_total", "negotiators").alias("wealth_mean"),
+        )
+
+    def agents_frame(self) -> pl.DataFrame:
+        """One row per negotiator, at the current step."""
+        names = np.array(self.strategy_names, dtype=object)
+        cost = self.cost_given
+        return pl.DataFrame(
+            {
+                "agent_id": np.arange(self.n, dtype=np.int64),
+                "strategy": names[self.strategy].tolist(),
+                "degree": self.degree.astype(np.int64),
+                "contacts": self.relationships.contacts_count().astype(np.int64),
+                "batna": self.batna,
+                "wealth": self.wealth,
+                "deals": self.deals.astype(np.int64),
+                "closed": self.closed.astype(np.int64),
+                "walked": self.walked.astype(np.int64),
+                "gives": self.gives.astype(np.int64),
+                "gives_reciprocated": self.gives_reciprocated.astype(np.int64),
+                "reneged": self.reneged.astype(np.int64),
+                "cost_given": cost,
+                "value_received": self.value_received,
+                "payoff_per_deal": np.divide(self.wealth, self.deals, out=np.full(self.n, np.nan), where=self.deals > 0),
+                "return_on_concessions": np.divide(
+                    self.value_received, cost, out=np.full(self.n, np.nan), where=cost > 0
+                ),
+            }
+        )
+
+    def totals_by_strategy(self) -> pl.DataFrame:
+        """Whole-run figures per strategy: negotiators, payoff per deal, gives per deal, reciprocation, walk rate, wealth."""
+        df = self.agents_frame()
+        return (
+            df.group_by("strategy", maintain_order=True)
+            .agg(
+                pl.len().alias("negotiators"),
+                pl.col("wealth").sum().alias("_wealth"),
+                pl.col("deals").sum().alias("_deals"),
+                pl.col("gives").sum().alias("_gives"),
+                pl.col("gives_reciprocated").sum().alias("_recip"),
+                pl.col("walked").sum().alias("_walked"),
+                pl.col("wealth").mean().alias("wealth_mean"),
+            )
+            .select(
+                "strategy",
+                "negotiators",
+                _safe_div("_wealth", "_deals").alias("payoff_per_deal"),
+                _safe_div("_gives", "_deals").alias("gives_per_deal"),
+                _safe_div("_recip", "_gives").alias("reciprocation_rate"),
+                _safe_div("_walked", "_deals").alias("walk_rate"),
+                "wealth_mean",
+            )
+            .sort("strategy")
+        )
+
+    def outcomes(self) -> dict[str, float]:
+        """Flat headline outcomes of the run so far, for a runs table."""
+        steps = self.steps_frame()
+        agents = self.agents_frame()
+        deals = float(agents["deals"].sum())
+        out: dict[str, float] = {
+            "deals": float(steps["deals"].sum()),
+            "closed": float(steps["closed"].sum()),
+            "cooperation_rate": _ratio(float(steps["giving_sides"].sum()), 2 * float(steps["closed"].sum())),
+            "walk_rate": _ratio(float(steps["walked"].sum()), float(steps["deals"].sum())),
+            "payoff_per_deal": _ratio(float(agents["wealth"].sum()), deals),
+            "gini": gini(self.wealth),
+            "wall_time": self._wall,
+        }
+        for row in self.totals_by_strategy().iter_rows(named=True):
+            s = row["strategy"]
+            out[f"payoff_per_deal_{s}"] = row["payoff_per_deal"]
+            out[f"wealth_mean_{s}"] = row["wealth_mean"]
+            out[f"share_{s}"] = row["negotiators"] / self.n
+        return out
+
+    def release(self) -> None:
+        """Drop Mesa's class-level references to this model so a long-lived worker does not grow."""
+        mesa.Agent._ids.pop(self, None)
+        self._agents.clear()
+
+
+def view_subset(view: DealView, rows: np.ndarray) -> DealView:
+    """The same view restricted to some deals."""
+    fields = {}
+    for name, value in vars(view).items():
+        fields[name] = value[rows] if isinstance(value, np.ndarray) else value
+    return DealView(**fields)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den else float("nan")
+
+
+def _safe_div(num: str, den: str) -> pl.Expr:
+    return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).otherwise(None)
+
+
+def gini(x: np.ndarray) -> float:
+    """Gini coefficient of wealth, shifted to be non-negative first (payoffs can be negative)."""
+    x = np.sort(np.asarray(x, dtype=np.float64))
+    x = x - min(0.0, x[0]) if len(x) else x
+    total = x.sum()
+    if len(x) == 0 or total <= 0:
+        return 0.0
+    n = len(x)
+    return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * total))
+
+
+_STEP_SCHEMA = {
+    "step": pl.Int64,
+    "deals": pl.Int64,
+    "closed": pl.Int64,
+    "walked": pl.Int64,
+    "gives": pl.Int64,
+    "giving_sides": pl.Int64,
+    "reciprocated": pl.Int64,
+    "reneged": pl.Int64,
+    "cooperation_rate": pl.Float64,
+    "walk_rate": pl.Float64,
+    "payoff_per_deal": pl.Float64,
+    "cost_given": pl.Float64,
+    "value_received": pl.Float64,
+    "fresh_starts": pl.Int64,
+    "gini": pl.Float64,
+}
+_STRATEGY_SCHEMA = {"step": pl.Int64, "strategy": pl.Utf8}

@@ -1,0 +1,134 @@
+"""Contacts and the memory of each relationship, per directed pair, in arrays.
+
+A *contact* is an unordered pair {u, v} (u < v) of negotiators who deal with
+each other: a graph edge, or a partner gained by referral. Each contact has
+two *sides*: side 0 is u's view of v, side 1 is v's view of u. Memory arrays
+have shape (capacity, 2) and grow by doubling when referrals add contacts,
+so memory is O(N + contacts).
+
+Relationship memory (cleared when the relationship ends, probability 1 - w
+after each deal): whether they have met, the perceived value received last
+deal and in all, the streak of unreturned gives, deals since the last give,
+the expectation (reference level) and the demand level, whether the partner
+reneged. Beliefs about the partner (`belief`, `heard`) are reputation, not
+relationship memory: they survive the relationship's end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MEMORY_FIELDS: dict[str, type] = {
+    "met": bool,
+    "last_received": np.float64,
+    "received_total": np.float64,
+    "streak": np.int32,
+    "idle": np.int32,
+    "expectation": np.float64,
+    "demand": np.float64,
+    "reneged": bool,
+}
+REPUTATION_FIELDS: dict[str, type] = {"belief": np.float64, "heard": bool}
+
+ORIGIN_GRAPH, ORIGIN_REFERRAL = 0, 1
+
+
+class Relationships:
+    """Every contact pair of a model and the memory of both sides."""
+
+    def __init__(self, n: int, edges: np.ndarray, initial_belief: float) -> None:
+        self.n = n
+        self.initial_belief = initial_belief
+        self.size = 0
+        self._alloc(max(16, 2 * len(edges)))
+        self.add(edges[:, 0], edges[:, 1], origin=ORIGIN_GRAPH, step=0)
+
+    def _alloc(self, cap: int) -> None:
+        old = self.size
+
+        def grow(name: str, dtype: type, shape: tuple, fill: float | int | bool = 0) -> None:
+            arr = np.full((cap, *shape), fill, dtype=dtype)
+            if old:
+                arr[:old] = getattr(self, name)[:old]
+            setattr(self, name, arr)
+
+        grow("u", np.int64, ())
+        grow("v", np.int64, ())
+        grow("active", bool, ())
+        grow("origin", np.int8, ())
+        grow("created", np.int32, ())
+        grow("referrer", np.int64, (), -1)
+        grow("last_used", np.int32, ())
+        grow("deals", np.int32, (2,))  # deals on this contact (side: as seen by each)
+        for name, dtype in MEMORY_FIELDS.items():
+            grow(name, dtype, (2,))
+        grow("belief", np.float64, (2,), self.initial_belief)
+        grow("heard", bool, (2,))
+        self.capacity = cap
+
+    def add(
+        self,
+        u: np.ndarray,
+        v: np.ndarray,
+        origin: int,
+        step: int,
+        referrer: np.ndarray | None = None,
+        belief: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Add contacts {u, v} (assumed new and distinct); returns their pair indices."""
+        lo, hi = np.minimum(u, v), np.maximum(u, v)
+        k = len(lo)
+        if self.size + k > self.capacity:
+            self._alloc(max(2 * self.capacity, self.size + k))
+        idx = np.arange(self.size, self.size + k)
+        self.u[idx], self.v[idx] = lo, hi
+        self.active[idx] = True
+        self.origin[idx] = origin
+        self.created[idx] = step
+        self.last_used[idx] = step
+        if referrer is not None:
+            self.referrer[idx] = referrer
+        if belief is not None:
+            self.belief[idx] = belief
+        self.size += k
+        self._keys = None
+        return idx
+
+    def keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted pair keys (u * n + v) and the pair index of each, for lookups."""
+        if getattr(self, "_keys", None) is None:
+            key = self.u[: self.size] * self.n + self.v[: self.size]
+            order = np.argsort(key, kind="stable")
+            self._keys = (key[order], order)
+        return self._keys
+
+    def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Pair index of contact {a, b}, or -1 where they are not contacts."""
+        sorted_keys, order = self.keys()
+        key = np.minimum(a, b) * self.n + np.maximum(a, b)
+        pos = np.searchsorted(sorted_keys, key)
+        pos = np.minimum(pos, len(sorted_keys) - 1)
+        hit = (len(sorted_keys) > 0) & (sorted_keys[pos] == key)
+        return np.where(hit, order[pos], -1)
+
+    def side_of(self, pair: np.ndarray, who: np.ndarray) -> np.ndarray:
+        """0 where `who` is the pair's u, 1 where it is v."""
+        return (self.v[pair] == who).astype(np.int64)
+
+    def clear_memory(self, pair: np.ndarray) -> None:
+        """End relationships: both sides forget their memory (beliefs stay)."""
+        for name, dtype in MEMORY_FIELDS.items():
+            getattr(self, name)[pair] = dtype(0)
+
+    def active_pairs(self) -> np.ndarray:
+        """Indices of contacts that currently exist."""
+        return np.flatnonzero(self.active[: self.size])
+
+    def contacts_count(self) -> np.ndarray:
+        """Number of current contacts of each negotiator."""
+        pairs = self.active_pairs()
+        return np.bincount(self.u[pairs], minlength=self.n) + np.bincount(self.v[pairs], minlength=self.n)
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (for memory checks)."""
+        return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))

@@ -1,0 +1,39 @@
+"""Concession items and asymmetric valuation.
+
+Giving item k costs negotiator i `cost[i, k]` and is worth `value[j, k]` to
+the receiver j. Costs and values are drawn once per run, independently per
+negotiator and item, from mean-preserving lognormal distributions:
+cost = exp(sigma Z - sigma^2 / 2) (mean 1) and value = asymmetry x
+exp(sigma Z' - sigma^2 / 2) (mean `asymmetry`), with sigma = `dispersion`.
+So the mean value / mean cost is exactly `asymmetry`, the paradox's lever;
+`dispersion` = 0 makes every item cost 1 and be worth `asymmetry`.
+Explicit items give every negotiator the same cost and value per item.
+
+What a receiver *perceives* depends on framing (`perceive`): a framed give
+is perceived at full value, an unframed one at `recognition` x value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from environments.config import ItemsConfig
+
+
+def draw_valuations(cfg: ItemsConfig, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Costs and values, each an (n, K) float64 array; K = explicit items or `cfg.count`."""
+    if cfg.explicit:
+        cost = np.array([it.cost for it in cfg.explicit], dtype=np.float64)
+        value = np.array([it.value for it in cfg.explicit], dtype=np.float64)
+        return np.tile(cost, (n, 1)), np.tile(value, (n, 1))
+    sigma = cfg.dispersion
+    shape = (n, cfg.count)
+    # Two draws of the same shape, always in this order, so a seed fixes both.
+    cost = np.exp(sigma * rng.standard_normal(shape) - sigma**2 / 2)
+    value = cfg.asymmetry * np.exp(sigma * rng.standard_normal(shape) - sigma**2 / 2)
+    return cost, value
+
+
+def perceive(true_value: np.ndarray, framed: np.ndarray, recognition: float) -> np.ndarray:
+    """Perceived value of a give: full when framed, `recognition` x value when not."""
+    return np.where(framed, true_value, recognition * true_value)

@@ -1,0 +1,98 @@
+"""The `concession` command.
+
+Every command turns bad input (a `ConfigError`) into one clear line on stderr
+and exit code 2, with nothing written; see `fail`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from environments.config import ConfigError
+
+app = typer.Typer(
+    name="concession",
+    help="Negotiator agents play repeated concession games on a referral network.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line naming what is wrong and exit (2: bad input)."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def clean_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a `ConfigError` raised by a command into `fail`: exit 2, one line, no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+@app.command()
+@clean_errors
+def run(
+    config: Annotated[Path, typer.Argument(help="a model configuration (TOML)")],
+    steps: Annotated[int | None, typer.Option(help="steps to run (default: the file's)")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed (default: the file's)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write Parquet tables and run.json here")] = None,
+) -> None:
+    """Run one model and print payoff per deal by strategy, cooperation and walk-aways."""
+    from experiments.single import run_single
+
+    result = run_single(config, steps=steps, seed=seed, out=out)
+    print_run_summary(result.model)
+    if out is not None:
+        console.print(f"wrote {out}/steps.parquet, strategies.parquet, agents.parquet, run.json")
+
+
+def print_run_summary(model: Any) -> None:
+    """A table of the headline figures of one run, by strategy."""
+    totals = model.totals_by_strategy()
+    table = Table(title=f"{model.steps} steps, {model.n} negotiators, seed {model.seed}")
+    for col in ("strategy", "negotiators", "payoff/deal", "gives/deal", "reciprocated", "walk-aways", "wealth"):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+    for row in totals.iter_rows(named=True):
+        table.add_row(
+            row["strategy"],
+            str(row["negotiators"]),
+            f"{row['payoff_per_deal']:.3f}",
+            f"{row['gives_per_deal']:.3f}",
+            f"{row['reciprocation_rate']:.1%}",
+            f"{row['walk_rate']:.1%}",
+            f"{row['wealth_mean']:.2f}",
+        )
+    console.print(table)
+    out = model.outcomes()
+    console.print(
+        f"cooperation rate {out['cooperation_rate']:.1%}, walk-away rate {out['walk_rate']:.1%}, "
+        f"{int(out['deals'])} deals"
+    )
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    """Entry point used by `python -m experiments.cli`."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
