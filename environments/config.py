@@ -204,9 +204,14 @@ class ModelConfig(Section):
                     f"population.replace names {old!r}, which is not in population.mix "
                     f"({', '.join(self.population.mix)})"
                 )
-        names = set(self.population.mix) | set(self.strategies) | set(self.population.replace.values())
-        for name in sorted(names):
-            cls = resolve_strategy(name)
+        where = {name: "population.mix" for name in self.population.mix}
+        where.update({name: "population.replace" for name in self.population.replace.values()})
+        where.update({name: "strategies" for name in self.strategies})
+        for name in sorted(where):
+            try:
+                cls = resolve_strategy(name)
+            except ConfigError as exc:
+                raise ValueError(f"{where[name]}: {exc}") from None
             cls.validate_params(self.strategies.get(name, {}), name)
         return self
 
@@ -250,13 +255,16 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel] = Mod
     lines = []
     for err in exc.errors():
         loc = tuple(err["loc"])
-        key = ".".join(str(p) for p in loc) or "(top level)"
+        key = ".".join(str(p) for p in loc)
         if err["type"] == "extra_forbidden":
             hint = _did_you_mean(str(loc[-1]), _allowed_keys(model, loc))
             allowed = ", ".join(_allowed_keys(model, loc))
             lines.append(f"unknown key {key!r}{hint}; allowed here: {allowed}")
             continue
         msg = err["msg"].removeprefix("Value error, ")
+        if not loc:  # a whole-config check: its message names the keys itself
+            lines.append(msg)
+            continue
         value = err.get("input")
         shown = "" if isinstance(value, dict) else f" = {value!r}"
         lines.append(f"{key}{shown}: {msg}")

@@ -42,6 +42,9 @@ AGENT_COUNTERS = (
     "gives_reciprocated",
 )
 
+# What happened in a deal, for drawing the last step's deals.
+DEAL_OUTCOMES = ("reciprocated", "not returned", "no gives", "walked away")
+
 # Counters summed per step and strategy (the strategy frame).
 STEP_COUNTERS = (
     "deals",
@@ -128,9 +131,24 @@ class ConcessionModel(mesa.Model):
         a, b, pair, side_a = self._form_deals()
         counters = {name: np.zeros((len(self.strategies),), np.float64) for name in STEP_COUNTERS}
         fresh = 0
+        self._last_deals: list[tuple[np.ndarray, ...]] = []
         for rows in self._rounds(pair):
             fresh += self._play(a[rows], b[rows], pair[rows], side_a[rows], counters)
         self._record_step(len(a), counters, fresh)
+
+    def last_deals(self) -> pl.DataFrame:
+        """The deals of the last step: initiator, responder, pair, and outcome.
+
+        outcome is one of "reciprocated" (both gave), "not returned" (one side
+        gave), "no gives" (closed, nobody gave), "walked away".
+        """
+        parts = getattr(self, "_last_deals", [])
+        if not parts:
+            return pl.DataFrame(schema={"initiator": pl.Int64, "responder": pl.Int64, "pair": pl.Int64, "outcome": pl.Utf8})
+        a, b, pair, code = (np.concatenate(x) for x in zip(*parts, strict=True))
+        return pl.DataFrame(
+            {"initiator": a, "responder": b, "pair": pair, "outcome": np.array(DEAL_OUTCOMES)[code]}
+        )
 
     # ------------------------------------------------------------------ deals
 
@@ -296,6 +314,9 @@ class ConcessionModel(mesa.Model):
         rel.last_used[pair] = self.steps
 
         self._account(a, b, out, counters)
+        gave = (out.give_a != 0).astype(np.int8) + (out.give_b != 0)
+        code = np.where(out.walked, 3, np.select([gave == 2, gave == 1], [0, 1], 2))
+        self._last_deals.append((a, b, pair, code))
 
         # The shadow of the future: each relationship ends with probability 1 - w.
         if deal.continuation < 1.0:

@@ -25,8 +25,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Tables stay readable when the output is a file or a pipe, not a terminal.
+console = Console(width=None if Console().is_terminal else 120)
 err_console = Console(stderr=True)
+
+
+@app.callback()
+def _root() -> None:
+    """Negotiator agents play repeated concession games on a referral network."""
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -75,18 +81,25 @@ def print_run_summary(model: Any) -> None:
         table.add_row(
             row["strategy"],
             str(row["negotiators"]),
-            f"{row['payoff_per_deal']:.3f}",
-            f"{row['gives_per_deal']:.3f}",
-            f"{row['reciprocation_rate']:.1%}",
-            f"{row['walk_rate']:.1%}",
-            f"{row['wealth_mean']:.2f}",
+            _fmt(row["payoff_per_deal"], ".3f"),
+            _fmt(row["gives_per_deal"], ".3f"),
+            _fmt(row["reciprocation_rate"], ".1%"),
+            _fmt(row["walk_rate"], ".1%"),
+            _fmt(row["wealth_mean"], ".2f"),
         )
     console.print(table)
     out = model.outcomes()
     console.print(
-        f"cooperation rate {out['cooperation_rate']:.1%}, walk-away rate {out['walk_rate']:.1%}, "
-        f"{int(out['deals'])} deals"
+        f"cooperation rate {_fmt(out['cooperation_rate'], '.1%')}, "
+        f"walk-away rate {_fmt(out['walk_rate'], '.1%')}, {int(out['deals'])} deals"
     )
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    """A number for a table; '-' where it is undefined (no deals, no gives)."""
+    if value is None or value != value:
+        return "-"
+    return format(value, spec)
 
 
 def main() -> None:  # pragma: no cover - console entry point
