@@ -165,7 +165,7 @@ class ReputationConfig(Section):
     contact_decay: float = Field(0.0, ge=0.0, le=1.0, description="an unused referral contact is dropped with this probability a step")
     initial_belief: float = Field(0.5, ge=0.0, le=1.0, description="belief about a stranger")
     referral_trust: float = Field(0.8, ge=0.0, le=1.0, description="belief about a referred partner")
-    belief_rate: float = Field(1.0, gt=0.0, le=1.0, description="rate a belief moves toward a new assessment")
+    belief_rate: float = Field(0.3, gt=0.0, le=1.0, description="rate a belief moves toward a new assessment (1: binary images)")
 
 
 class EvolutionConfig(Section):
@@ -175,6 +175,7 @@ class EvolutionConfig(Section):
     update_every: int = Field(10, ge=1)
     selection_intensity: float = Field(1.0, ge=0.0, le=1000.0)
     mutation_rate: float = Field(0.0, ge=0.0, le=1.0)
+    updates_per_event: int = Field(0, ge=0, description="death-birth / birth-death: single updates per event; 0 means N")
 
 
 class ModelConfig(Section):

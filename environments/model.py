@@ -23,10 +23,11 @@ import polars as pl
 
 from agents.negotiator import Negotiator
 from agents.strategy import DealView, Opening, Response, Strategy, mask_count, mask_total, resolve_strategy
-from environments import game
+from environments import evolution, game
 from environments.config import ModelConfig, load_config
 from environments.network import build_graph, place_strategies
-from environments.relationships import Relationships
+from environments.relationships import ORIGIN_REFERRAL, Relationships
+from environments.reputation import HeardBeliefs, assess, move
 from environments.valuations import draw_valuations, perceive
 
 # Counters kept per negotiator over the whole run (the agents frame).
@@ -40,6 +41,11 @@ AGENT_COUNTERS = (
     "value_received",
     "reneged",
     "gives_reciprocated",
+    "referrals_sent",
+    "referrals_received",
+    "referral_deals",
+    "referral_payoff",
+    "period_payoff",
 )
 
 # What happened in a deal, for drawing the last step's deals.
@@ -58,6 +64,8 @@ STEP_COUNTERS = (
     "payoff",
     "reciprocated",
     "reneged",
+    "referral_deals",
+    "referral_payoff",
 )
 
 
@@ -105,7 +113,13 @@ class ConcessionModel(mesa.Model):
         self.cost, self.value = draw_valuations(cfg.items, self.n, self.rng)
         self.batna = self.rng.uniform(cfg.deal.batna.low, cfg.deal.batna.high, self.n)
         self.relationships = Relationships(self.n, self.graph.edges, cfg.reputation.initial_belief)
+        self.heard = HeardBeliefs(self.n, cfg.reputation.initial_belief)
         self.degree = self.graph.degree()
+        self._adjacency: tuple[np.ndarray, np.ndarray] | None = None
+        self._chooses_partners = np.array([getattr(s, "chooses_partners", False) for s in self.strategies])
+        self._reads_weakness_always = np.array(
+            [getattr(s, "reads_gifts_as_weakness", False) for s in self.strategies]
+        )
 
         for name in AGENT_COUNTERS:
             setattr(self, name, np.zeros(self.n, dtype=np.float64))
@@ -132,9 +146,13 @@ class ConcessionModel(mesa.Model):
         counters = {name: np.zeros((len(self.strategies),), np.float64) for name in STEP_COUNTERS}
         fresh = 0
         self._last_deals: list[tuple[np.ndarray, ...]] = []
+        self._heard_of: list[tuple[np.ndarray, ...]] = []
         for rows in self._rounds(pair):
             fresh += self._play(a[rows], b[rows], pair[rows], side_a[rows], counters)
-        self._record_step(len(a), counters, fresh)
+        spread = self._word_of_mouth()
+        decayed = self._decay_contacts()
+        self._evolve()
+        self._record_step(len(a), counters, fresh, spread, decayed)
 
     def last_deals(self) -> pl.DataFrame:
         """The deals of the last step: initiator, responder, pair, and outcome.
@@ -168,17 +186,26 @@ class ConcessionModel(mesa.Model):
             a = ends[np.arange(len(pairs)), side_a]
             b = ends[np.arange(len(pairs)), 1 - side_a]
             return a, b, pairs, side_a
-        # initiator: each negotiator starts deals_per_step deals with contacts drawn at random.
+        # initiator: each negotiator starts deals_per_step deals with contacts
+        # drawn at random; strategies that choose partners by reputation
+        # (`chooses_partners`) draw them in proportion to their belief.
         ends = np.concatenate([rel.u[pairs], rel.v[pairs]])
         other = np.concatenate([rel.v[pairs], rel.u[pairs]])
         via = np.concatenate([pairs, pairs])
+        side = np.concatenate([np.zeros(len(pairs), np.int64), np.ones(len(pairs), np.int64)])
         order = np.argsort(ends, kind="stable")
-        ends, other, via = ends[order], other[order], via[order]
+        ends, other, via, side = ends[order], other[order], via[order], side[order]
         indptr = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(np.bincount(ends, minlength=self.n), out=indptr[1:])
         deg = np.diff(indptr)
         starters = np.repeat(np.flatnonzero(deg > 0), deal.deals_per_step)
-        pick = indptr[starters] + (self.rng.random(len(starters)) * deg[starters]).astype(np.int64)
+        draws = self.rng.random(len(starters))
+        weight = np.where(self._chooses_partners[self.strategy[ends]], rel.belief[via, side] + 1e-9, 1.0)
+        cum = np.cumsum(weight)
+        lo = np.where(indptr[starters] > 0, cum[indptr[starters] - 1], 0.0)
+        hi = cum[indptr[starters + 1] - 1]
+        pick = np.searchsorted(cum, lo + draws * (hi - lo), side="right")
+        pick = np.clip(pick, indptr[starters], indptr[starters + 1] - 1)
         a, b, pair = starters, other[pick], via[pick]
         return a, b, pair, rel.side_of(pair, a)
 
@@ -307,13 +334,22 @@ class ConcessionModel(mesa.Model):
         satisfied_b = self._remember(
             pair, side_b, closed, out.give_b, out.give_a, seen_by_b, out.cost_b, opening.one_time, weak_b
         )
-        del satisfied_a, satisfied_b  # word of mouth uses them (reputation stage)
+        # Direct experience: each side assesses the partner's action toward it.
+        rate = cfg.reputation.belief_rate
+        pc = pair[closed]
+        for side, partner_gave in ((side_a, out.give_b), (side_b, out.give_a)):
+            sc = side[closed]
+            rel.belief[pc, sc] = move(rel.belief[pc, sc], (partner_gave[closed] != 0).astype(float), rate)
+            rel.heard[pc, sc] = True
+        self._heard_of.append(
+            (a[closed], b[closed], out.give_a[closed] != 0, out.give_b[closed] != 0, satisfied_a[closed], satisfied_b[closed])
+        )
         rel.reneged[pair[out.reneged], side_a[out.reneged]] = True
         rel.deals[pair, side_a] += 1
         rel.deals[pair, side_b] += 1
         rel.last_used[pair] = self.steps
 
-        self._account(a, b, out, counters)
+        self._account(a, b, pair, out, counters)
         gave = (out.give_a != 0).astype(np.int8) + (out.give_b != 0)
         code = np.where(out.walked, 3, np.select([gave == 2, gave == 1], [0, 1], 2))
         self._last_deals.append((a, b, pair, code))
@@ -332,7 +368,7 @@ class ConcessionModel(mesa.Model):
         """
         beh, deal = self.config.behaviour, self.config.deal
         gift = give != 0
-        always = np.array([getattr(s, "reads_gifts_as_weakness", False) for s in self.strategies])[self.strategy[receiver]]
+        always = self._reads_weakness_always[self.strategy[receiver]]
         if beh.weakness_sensitivity <= 0 or deal.batna.high <= 0:
             return gift & always
         strength = self.batna[receiver] / max(deal.surplus / 2, 1e-12)
@@ -386,10 +422,11 @@ class ConcessionModel(mesa.Model):
         )
         return satisfaction
 
-    def _account(self, a: np.ndarray, b: np.ndarray, out: game.Outcome, counters: dict) -> None:
+    def _account(self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, out: game.Outcome, counters: dict) -> None:
         """Add a round's deals to the per-negotiator and per-step-and-strategy counters."""
         ns = len(self.strategies)
         closed = ~out.walked
+        via_referral = closed & (self.relationships.origin[pair] == ORIGIN_REFERRAL)
         reciprocated = closed & (out.give_a != 0) & (out.give_b != 0)
         for me, pay, gave, cost, value, walked_me in (
             (a, out.payoff_a, out.give_a, out.cost_a, out.value_to_a, out.walked_a),
@@ -407,6 +444,9 @@ class ConcessionModel(mesa.Model):
                 "value_received": value,
                 "reneged": reneged_me,
                 "gives_reciprocated": reciprocated * (gave != 0),
+                "referral_deals": via_referral,
+                "referral_payoff": pay * via_referral,
+                "period_payoff": pay,
             }
             for name, x in per_agent.items():
                 arr = getattr(self, name)
@@ -424,19 +464,200 @@ class ConcessionModel(mesa.Model):
                 "payoff": pay,
                 "reciprocated": reciprocated & (gave != 0),
                 "reneged": reneged_me,
+                "referral_deals": via_referral,
+                "referral_payoff": pay * via_referral,
             }
             for name, x in per_step.items():
                 counters[name] += np.bincount(strat, weights=np.asarray(x, np.float64), minlength=ns)
 
+
+    # ------------------------------------------------------------------ word of mouth
+
+    def adjacency(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current contacts as (indptr, neighbours); rebuilt only when contacts change."""
+        if self._adjacency is None:
+            rel = self.relationships
+            pairs = rel.active_pairs()
+            self._adjacency = evolution.csr(self.n, rel.u[pairs], rel.v[pairs])
+        return self._adjacency
+
+    def belief_of(self, holder: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """What `holder` believes of `target`: from the contact arrays, or from what it heard."""
+        rel = self.relationships
+        pair = rel.find(holder, target)
+        on_pair = pair >= 0
+        out = self.heard.get(holder, target)
+        p = pair[on_pair]
+        out[on_pair] = rel.belief[p, rel.side_of(p, holder[on_pair])]
+        return out
+
+    def _set_beliefs(self, holder: np.ndarray, target: np.ndarray, values: np.ndarray) -> None:
+        rel = self.relationships
+        pair = rel.find(holder, target)
+        on_pair = pair >= 0
+        p = pair[on_pair]
+        side = rel.side_of(p, holder[on_pair])
+        rel.belief[p, side] = values[on_pair]
+        rel.heard[p, side] = True
+        self.heard.set(holder[~on_pair], target[~on_pair], values[~on_pair])
+
+    def _word_of_mouth(self) -> dict[str, int]:
+        """Gossip, referrals and negative word of mouth about this step's closed deals."""
+        rep = self.config.reputation
+        counts = {"gossip": 0, "referrals": 0, "new_contacts": 0, "negative_word_of_mouth": 0}
+        if not self._heard_of or (rep.gossip_prob <= 0 and rep.referral_prob <= 0):
+            return counts
+        a, b, gave_a, gave_b, sat_a, sat_b = (np.concatenate(x) for x in zip(*self._heard_of, strict=True))
+        if rep.gossip_prob > 0:
+            counts["gossip"] = self._gossip(a, b, gave_a, gave_b)
+        if rep.referral_prob > 0:
+            teller = np.concatenate([a, b])
+            about = np.concatenate([b, a])
+            satisfaction = np.concatenate([sat_a, sat_b])
+            counts.update(self._refer(teller, about, satisfaction))
+        return counts
+
+    def _gossip(self, a: np.ndarray, b: np.ndarray, gave_a: np.ndarray, gave_b: np.ndarray) -> int:
+        """Each contact of a participant hears of the deal with probability q and assesses both actions."""
+        rep = self.config.reputation
+        indptr, nbrs = self.adjacency()
+        participant = np.concatenate([a, b])
+        deal = np.concatenate([np.arange(len(a)), np.arange(len(a))])
+        deg = indptr[participant + 1] - indptr[participant]
+        # Every (deal, participant, contact) triple, then a Bernoulli(q) draw each.
+        which = np.repeat(np.arange(len(participant)), deg)
+        offset = np.arange(len(which)) - np.repeat(np.cumsum(deg) - deg, deg)
+        hearer = nbrs[indptr[participant[which]] + offset]
+        d = deal[which]
+        keep = (hearer != a[d]) & (hearer != b[d]) & (self.rng.random(len(hearer)) < rep.gossip_prob)
+        hearer, d = hearer[keep], d[keep]
+        if len(hearer) == 0:
+            return 0
+        seen_a, seen_b = gave_a[d], gave_b[d]
+        if rep.perception_noise > 0:
+            seen_a = seen_a ^ (self.rng.random(len(d)) < rep.perception_noise)
+            seen_b = seen_b ^ (self.rng.random(len(d)) < rep.perception_noise)
+        # Read every standing first, then write: a step's stories are heard at once.
+        about_a, about_b = self.belief_of(hearer, a[d]), self.belief_of(hearer, b[d])
+        new_a = move(about_a, assess(rep.assessment, seen_a, about_b), rep.belief_rate)
+        new_b = move(about_b, assess(rep.assessment, seen_b, about_a), rep.belief_rate)
+        self._set_beliefs(np.concatenate([hearer, hearer]), np.concatenate([a[d], b[d]]), np.concatenate([new_a, new_b]))
+        return len(hearer)
+
+    def _refer(self, teller: np.ndarray, about: np.ndarray, satisfaction: np.ndarray) -> dict[str, int]:
+        """Satisfied participants refer their partner to a contact; dissatisfied ones warn one."""
+        rep = self.config.reputation
+        rel = self.relationships
+        speaks = (satisfaction != 0) & (self.rng.random(len(teller)) < rep.referral_prob)
+        teller, about, positive = teller[speaks], about[speaks], satisfaction[speaks] > 0
+        listener = pick_other_contact(self.adjacency(), teller, about, self.rng)
+        ok = listener >= 0
+        teller, about, positive, listener = teller[ok], about[ok], positive[ok], listener[ok]
+
+        # Negative word of mouth: the listener's belief about the partner falls.
+        neg = ~positive
+        if neg.any():
+            h, t = listener[neg], about[neg]
+            self._set_beliefs(h, t, move(self.belief_of(h, t), np.zeros(len(h)), rep.belief_rate))
+
+        # Referrals: the listener gains the partner as a contact, trusting the referrer.
+        r_teller, r_about, r_listener = teller[positive], about[positive], listener[positive]
+        np.add.at(self.referrals_sent, r_teller, 1)
+        np.add.at(self.referrals_received, r_about, 1)
+        key = np.minimum(r_listener, r_about) * self.n + np.maximum(r_listener, r_about)
+        _, first = np.unique(key, return_index=True)
+        first = np.sort(first)
+        h, t, via = r_listener[first], r_about[first], r_teller[first]
+        pair = rel.find(h, t)
+        revive = (pair >= 0) & ~rel.active[np.maximum(pair, 0)]
+        fresh = pair < 0
+        trust = rep.referral_trust
+        # The new contact's belief blends trust in the referrer with what was heard of it.
+        belief_h = trust * self.belief_of(h, via) + (1 - trust) * self.heard.pop(h, t)
+        belief_t = trust * self.belief_of(t, via) + (1 - trust) * self.heard.pop(t, h)
+        if revive.any():
+            p = pair[revive]
+            rel.active[p] = True
+            rel.origin[p] = ORIGIN_REFERRAL
+            rel.created[p] = self.steps
+            rel.referrer[p] = via[revive]
+            rel.last_used[p] = self.steps
+        if fresh.any():
+            hh, tt = h[fresh], t[fresh]
+            beliefs = np.where(hh < tt, belief_h[fresh], belief_t[fresh]), np.where(hh < tt, belief_t[fresh], belief_h[fresh])
+            idx = rel.add(hh, tt, origin=ORIGIN_REFERRAL, step=self.steps, referrer=via[fresh])
+            rel.belief[idx, 0], rel.belief[idx, 1] = beliefs
+        added = int(revive.sum() + fresh.sum())
+        if added:
+            self._adjacency = None
+        return {
+            "referrals": int(positive.sum()),
+            "new_contacts": added,
+            "negative_word_of_mouth": int(neg.sum()),
+        }
+
+    def _decay_contacts(self) -> int:
+        """Referral contacts unused this step are dropped with probability `contact_decay`."""
+        rate = self.config.reputation.contact_decay
+        if rate <= 0:
+            return 0
+        rel = self.relationships
+        idle = np.flatnonzero(
+            rel.active[: rel.size] & (rel.origin[: rel.size] == ORIGIN_REFERRAL) & (rel.last_used[: rel.size] < self.steps)
+        )
+        drop = idle[self.rng.random(len(idle)) < rate]
+        if len(drop):
+            rel.active[drop] = False
+            rel.clear_memory(drop)
+            self._adjacency = None
+        return len(drop)
+
+    # ------------------------------------------------------------------ evolution
+
+    def _evolve(self) -> None:
+        """Strategy change every `update_every` steps, on the payoff of the last period."""
+        evo = self.config.evolution
+        if evo.rule == "none" or self.steps % evo.update_every:
+            return
+        indptr, nbrs = self.adjacency()
+        payoff = self.period_payoff
+        updates = evo.updates_per_event or self.n
+        if evo.rule == "imitation":
+            who = evolution.imitation(self.strategy, payoff, indptr, nbrs, evo.selection_intensity, self.rng)
+        elif evo.rule == "death-birth":
+            who = evolution.death_birth(self.strategy, payoff, indptr, nbrs, evo.selection_intensity, updates, self.rng)
+        else:
+            who = evolution.birth_death(self.strategy, payoff, indptr, nbrs, evo.selection_intensity, updates, self.rng)
+        choices = np.array([self.strategy_names.index(s) for s in self.config.population.mix], dtype=np.int16)
+        evolution.mutate(self.strategy, who, choices, evo.mutation_rate, self.rng)
+        self.period_payoff[:] = 0.0
+
+    def reputation(self) -> np.ndarray:
+        """Mean belief others hold about each negotiator (its contacts' and those who heard of it); NaN if none."""
+        rel = self.relationships
+        pairs = rel.active_pairs()
+        target, belief = self.heard.about()
+        about = np.concatenate([rel.v[pairs], rel.u[pairs], target])
+        values = np.concatenate([rel.belief[pairs, 0], rel.belief[pairs, 1], belief])
+        total = np.bincount(about, weights=values, minlength=self.n)
+        count = np.bincount(about, minlength=self.n)
+        return np.divide(total, count, out=np.full(self.n, np.nan), where=count > 0)
+
     # ------------------------------------------------------------------ measures
 
-    def _record_step(self, n_deals: int, counters: dict[str, np.ndarray], fresh: int) -> None:
+    def _record_step(
+        self, n_deals: int, counters: dict[str, np.ndarray], fresh: int, spread: dict[str, int], decayed: int
+    ) -> None:
         ns = len(self.strategies)
         counts = np.bincount(self.strategy, minlength=ns).astype(np.float64)
         wealth_by = np.bincount(self.strategy, weights=self.wealth, minlength=ns)
         rec = {name: arr.copy() for name, arr in counters.items()}
         rec["negotiators"] = counts
         rec["wealth_total"] = wealth_by
+        reputation = self.reputation()
+        known = ~np.isnan(reputation)
+        rec["reputation_total"] = np.bincount(self.strategy[known], weights=reputation[known], minlength=ns)
+        rec["reputation_count"] = np.bincount(self.strategy[known], minlength=ns).astype(np.float64)
         self._strategy_records.append(rec)
         deals_sides = counters["deals"].sum()
         closed_sides = counters["closed"].sum()
@@ -456,6 +677,14 @@ class ConcessionModel(mesa.Model):
                 "cost_given": float(counters["cost_given"].sum()),
                 "value_received": float(counters["value_received"].sum()),
                 "fresh_starts": fresh,
+                "referral_deals": int(round(counters["referral_deals"].sum() / 2)),
+                "referrals": spread["referrals"],
+                "new_contacts": spread["new_contacts"],
+                "negative_word_of_mouth": spread["negative_word_of_mouth"],
+                "gossip": spread["gossip"],
+                "contacts_dropped": decayed,
+                "contacts": int(self.relationships.active[: self.relationships.size].sum()),
+                "mean_reputation": float(np.nanmean(reputation)) if known.any() else float("nan"),
                 "gini": gini(self.wealth),
             }
         )
@@ -495,6 +724,9 @@ class ConcessionModel(mesa.Model):
             _safe_div("giving_sides", "closed").alias("cooperation_rate"),
             _safe_div("walked", "deals").alias("walk_rate"),
             _safe_div("wealth_total", "negotiators").alias("wealth_mean"),
+            _safe_div("reputation_total", "reputation_count").alias("reputation"),
+            pl.col("referral_deals").cast(pl.Int64),
+            "referral_payoff",
         )
 
     def agents_frame(self) -> pl.DataFrame:
@@ -518,8 +750,14 @@ class ConcessionModel(mesa.Model):
                 "cost_given": cost,
                 "value_received": self.value_received,
                 "payoff_per_deal": np.divide(self.wealth, self.deals, out=np.full(self.n, np.nan), where=self.deals > 0),
+                "reputation": self.reputation(),
+                "referrals_received": self.referrals_received.astype(np.int64),
+                "referrals_sent": self.referrals_sent.astype(np.int64),
+                "referral_deals": self.referral_deals.astype(np.int64),
+                "referral_payoff": self.referral_payoff,
+                # (value received + surplus of deals that came through referrals) / cost given
                 "return_on_concessions": np.divide(
-                    self.value_received, cost, out=np.full(self.n, np.nan), where=cost > 0
+                    self.value_received + self.referral_payoff, cost, out=np.full(self.n, np.nan), where=cost > 0
                 ),
             }
         )
@@ -577,6 +815,31 @@ class ConcessionModel(mesa.Model):
         self._agents.clear()
 
 
+def pick_other_contact(
+    adjacency: tuple[np.ndarray, np.ndarray], who: np.ndarray, besides: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """A contact of each `who` drawn uniformly, other than `besides`; -1 where there is none."""
+    indptr, nbrs = adjacency
+    deg = indptr[who + 1] - indptr[who]
+    pos = _position(nbrs, indptr, who, besides)
+    present = pos < deg
+    slots = deg - present
+    r = (rng.random(len(who)) * slots).astype(np.int64)
+    idx = r + (present & (r >= pos))  # skip over `besides`
+    return np.where(slots > 0, nbrs[indptr[who] + np.minimum(idx, np.maximum(deg - 1, 0))], -1)
+
+
+def _position(nbrs: np.ndarray, indptr: np.ndarray, who: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Index of `target` within each `who`'s neighbour list (the list's length where absent)."""
+    deg = indptr[who + 1] - indptr[who]
+    row = np.repeat(np.arange(len(who)), deg)
+    offset = np.arange(deg.sum()) - np.repeat(np.cumsum(deg) - deg, deg)
+    hit = nbrs[indptr[who][row] + offset] == target[row]
+    out = deg.copy()
+    out[row[hit]] = offset[hit]
+    return out
+
+
 def view_subset(view: DealView, rows: np.ndarray) -> DealView:
     """The same view restricted to some deals."""
     fields = {}
@@ -619,6 +882,14 @@ _STEP_SCHEMA = {
     "cost_given": pl.Float64,
     "value_received": pl.Float64,
     "fresh_starts": pl.Int64,
+    "referral_deals": pl.Int64,
+    "referrals": pl.Int64,
+    "new_contacts": pl.Int64,
+    "negative_word_of_mouth": pl.Int64,
+    "gossip": pl.Int64,
+    "contacts_dropped": pl.Int64,
+    "contacts": pl.Int64,
+    "mean_reputation": pl.Float64,
     "gini": pl.Float64,
 }
 _STRATEGY_SCHEMA = {"step": pl.Int64, "strategy": pl.Utf8}
