@@ -158,14 +158,25 @@ class ConcessionModel(mesa.Model):
         """The deals of the last step: initiator, responder, pair, and outcome.
 
         outcome is one of "reciprocated" (both gave), "not returned" (one side
-        gave), "no gives" (closed, nobody gave), "walked away".
+        gave), "no gives" (closed, nobody gave), "walked away". give_* are the
+        item bitmasks each side actually gave; payoff_* what each side earned.
         """
         parts = getattr(self, "_last_deals", [])
         if not parts:
-            return pl.DataFrame(schema={"initiator": pl.Int64, "responder": pl.Int64, "pair": pl.Int64, "outcome": pl.Utf8})
-        a, b, pair, code = (np.concatenate(x) for x in zip(*parts, strict=True))
+            return pl.DataFrame(schema=_DEAL_SCHEMA)
+        a, b, pair, code, give_a, give_b, pay_a, pay_b = (np.concatenate(x) for x in zip(*parts, strict=True))
         return pl.DataFrame(
-            {"initiator": a, "responder": b, "pair": pair, "outcome": np.array(DEAL_OUTCOMES)[code]}
+            {
+                "initiator": a,
+                "responder": b,
+                "pair": pair,
+                "outcome": np.array(DEAL_OUTCOMES)[code],
+                "give_initiator": give_a,
+                "give_responder": give_b,
+                "payoff_initiator": pay_a,
+                "payoff_responder": pay_b,
+            },
+            schema=_DEAL_SCHEMA,
         )
 
     # ------------------------------------------------------------------ deals
@@ -327,12 +338,19 @@ class ConcessionModel(mesa.Model):
         seen_by_b = np.where(closed, self._perceive(out.give_a, opening.framed, view_a.value_partner, best_a), 0.0)
         seen_by_a = np.where(closed, self._perceive(out.give_b, framed_b, view_a.value_me, best_b), 0.0)
 
-        # Memory of both sides: precedent, satisfaction, streaks, demand.
+        # Memory of both sides: precedent, satisfaction, streaks, demand. Each
+        # side reads the partner's streak as it was before this round, so the
+        # order of the two updates does not matter.
+        streak_a, streak_b = rel.streak[pair, side_a].copy(), rel.streak[pair, side_b].copy()
+        # A gift the initiator received (the answer, or a simultaneous give) can be read as weakness too.
+        weak_a = self._reads_weakness(a, out.give_b)
+        if deal.protocol == "simultaneous":
+            weak_b = self._reads_weakness(b, out.give_a)
         satisfied_a = self._remember(
-            pair, side_a, closed, out.give_a, out.give_b, seen_by_a, out.cost_a, one_time_b, np.zeros(d, bool)
+            pair, side_a, closed, out.give_a, out.give_b, seen_by_a, out.cost_a, one_time_b, weak_a, streak_b
         )
         satisfied_b = self._remember(
-            pair, side_b, closed, out.give_b, out.give_a, seen_by_b, out.cost_b, opening.one_time, weak_b
+            pair, side_b, closed, out.give_b, out.give_a, seen_by_b, out.cost_b, opening.one_time, weak_b, streak_a
         )
         # Direct experience: each side assesses the partner's action toward it.
         rate = cfg.reputation.belief_rate
@@ -352,7 +370,7 @@ class ConcessionModel(mesa.Model):
         self._account(a, b, pair, out, counters)
         gave = (out.give_a != 0).astype(np.int8) + (out.give_b != 0)
         code = np.where(out.walked, 3, np.select([gave == 2, gave == 1], [0, 1], 2))
-        self._last_deals.append((a, b, pair, code))
+        self._last_deals.append((a, b, pair, code, out.give_a, out.give_b, out.payoff_a, out.payoff_b))
 
         # The shadow of the future: each relationship ends with probability 1 - w.
         if deal.continuation < 1.0:
@@ -386,13 +404,14 @@ class ConcessionModel(mesa.Model):
         cost: np.ndarray,
         one_time: np.ndarray,
         weak: np.ndarray,
+        partner_streak: np.ndarray,
     ) -> np.ndarray:
         """Update one side's memory after a round of deals; returns its satisfaction per deal (0 if walked)."""
         rel = self.relationships
         beh = self.config.behaviour
         p, s = pair[closed], side[closed]
         gave, got, seen, cost = gave[closed], got[closed], seen[closed], cost[closed]
-        one_time, weak = one_time[closed], weak[closed]
+        one_time, weak, partner_streak = one_time[closed], weak[closed], partner_streak[closed]
         expectation = rel.expectation[p, s]
         # Satisfaction: perceived value received against what was expected (at
         # least the reciprocity norm times what it gave); losses weigh more.
@@ -410,11 +429,12 @@ class ConcessionModel(mesa.Model):
         gave_any, got_any = gave != 0, got != 0
         rel.streak[p, s] = np.where(got_any, 0, rel.streak[p, s] + gave_any)
         rel.idle[p, s] = np.where(gave_any, 0, rel.idle[p, s] + 1)
-        # Over-giving and weakness raise the receiver's demand toward the
-        # giver; it relaxes at the expectation rate when nothing is given.
-        partner_side = 1 - s
+        # Over-giving (many items in a deal, or a long run of gives without
+        # return) and gifts read as weakness raise the receiver's demand
+        # toward the giver; it relaxes at the expectation rate when nothing is given.
+        partner_streak_after = np.where(gave_any, 0, partner_streak + got_any)
         desperate = got_any & (
-            (mask_count(got) > beh.desperation_threshold) | (rel.streak[p, partner_side] > beh.desperation_threshold)
+            (mask_count(got) > beh.desperation_threshold) | (partner_streak_after > beh.desperation_threshold)
         )
         demand = rel.demand[p, s]
         rel.demand[p, s] = np.where(
@@ -893,3 +913,13 @@ _STEP_SCHEMA = {
     "gini": pl.Float64,
 }
 _STRATEGY_SCHEMA = {"step": pl.Int64, "strategy": pl.Utf8}
+_DEAL_SCHEMA = {
+    "initiator": pl.Int64,
+    "responder": pl.Int64,
+    "pair": pl.Int64,
+    "outcome": pl.Utf8,
+    "give_initiator": pl.Int64,
+    "give_responder": pl.Int64,
+    "payoff_initiator": pl.Float64,
+    "payoff_responder": pl.Float64,
+}

@@ -1,0 +1,121 @@
+"""Beliefs, gossip, assessment rules, referrals and word of mouth."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from environments.model import ConcessionModel
+from environments.relationships import ORIGIN_REFERRAL
+from environments.reputation import ASSESSMENT, HeardBeliefs, assess
+
+# (gave, recipient good) -> assessment of the actor, as docs/model.md tabulates.
+TABLES = {
+    "image_scoring": {(1, 1): 1, (1, 0): 1, (0, 1): 0, (0, 0): 0},
+    "simple_standing": {(1, 1): 1, (1, 0): 1, (0, 1): 0, (0, 0): 1},
+    "stern_judging": {(1, 1): 1, (1, 0): 0, (0, 1): 0, (0, 0): 1},
+    "shunning": {(1, 1): 1, (1, 0): 0, (0, 1): 0, (0, 0): 0},
+}
+
+
+@pytest.mark.parametrize("rule", sorted(TABLES))
+def test_assessment_rule_follows_its_table(rule):
+    assert set(ASSESSMENT) == set(TABLES)
+    for (gave, good), expected in TABLES[rule].items():
+        recipient_belief = np.array([0.9 if good else 0.1])
+        assert assess(rule, np.array([bool(gave)]), recipient_belief)[0] == expected, (gave, good)
+
+
+def test_heard_beliefs_store_last_story_wins_and_pop():
+    store = HeardBeliefs(n=10, initial=0.5)
+    store.set(np.array([1, 1, 2]), np.array([3, 3, 4]), np.array([0.1, 0.9, 0.2]))
+    assert store.get(np.array([1, 2, 5]), np.array([3, 4, 6])).tolist() == [0.9, 0.2, 0.5]
+    assert len(store) == 2
+    assert store.pop(np.array([1]), np.array([3])).tolist() == [0.9]
+    assert len(store) == 1 and store.get(np.array([1]), np.array([3])).tolist() == [0.5]
+
+
+def gossip_model(q: float, **extra) -> ConcessionModel:
+    return ConcessionModel(
+        population={"n": 150, "mix": {"reciprocal": 0.5, "exploitative": 0.5}},
+        network={"kind": "barabasi_albert", "m": 3},
+        reputation={"gossip_prob": q, **extra},
+        rng=2,
+    ).run(30)
+
+
+def test_gossip_gives_exploiters_a_worse_reputation_than_reciprocal_negotiators():
+    df = gossip_model(0.9).agents_frame().group_by("strategy").agg(pl.col("reputation").mean())
+    rep = dict(df.iter_rows())
+    assert rep["exploitative"] < rep["reciprocal"] - 0.2
+
+
+def test_without_gossip_or_referrals_no_belief_changes_without_direct_experience():
+    model = ConcessionModel(
+        population={"n": 120},
+        deal={"matching": "initiator"},
+        reputation={"gossip_prob": 0.0, "referral_prob": 0.0},
+        rng=4,
+    ).run(3)
+    rel = model.relationships
+    assert len(model.heard) == 0
+    never = rel.deals[: rel.size, 0] == 0
+    assert never.any()  # some contacts never dealt in three steps
+    assert (rel.belief[: rel.size][never] == model.config.reputation.initial_belief).all()
+    assert not rel.heard[: rel.size][never].any()
+
+
+def test_gossip_reaches_only_contacts_of_participants_and_stays_in_range():
+    model = gossip_model(1.0, perception_noise=0.1)
+    rel = model.relationships
+    assert len(model.heard) > 0
+    beliefs = np.concatenate([rel.belief[: rel.size].ravel(), model.heard.values])
+    assert ((beliefs >= 0) & (beliefs <= 1)).all()
+
+
+def test_referrals_create_contacts_and_their_deals_are_counted():
+    model = ConcessionModel(
+        population={"n": 80, "mix": {"reciprocal": 0.5, "naive": 0.5}},
+        network={"kind": "ring", "k": 2},
+        reputation={"referral_prob": 0.3},
+        rng=9,
+    )
+    start_contacts = model.relationships.size
+    traced = 0
+    for _ in range(10):
+        model.step()
+        deals = model.last_deals()
+        origin = model.relationships.origin[deals["pair"].to_numpy()]
+        closed = deals["outcome"].to_numpy() != "walked away"
+        traced += int(((origin == ORIGIN_REFERRAL) & closed).sum())
+    steps = model.steps_frame()
+    agents = model.agents_frame()
+    rel = model.relationships
+    assert steps["new_contacts"].sum() == rel.size - start_contacts > 0
+    assert (rel.origin[start_contacts : rel.size] == ORIGIN_REFERRAL).all()
+    assert (rel.referrer[start_contacts : rel.size] >= 0).all()
+    assert steps["referral_deals"].sum() == traced > 0
+    assert agents["referral_deals"].sum() == 2 * traced
+    assert agents["referrals_sent"].sum() == agents["referrals_received"].sum() == steps["referrals"].sum()
+    # New contacts start trusting: above the stranger's prior on average.
+    assert rel.belief[start_contacts : rel.size].mean() > 0.5
+
+
+def test_dissatisfied_negotiators_spread_negative_word_of_mouth():
+    model = ConcessionModel(
+        population={"n": 100, "mix": {"reciprocal": 0.5, "exploitative": 0.5}},
+        reputation={"referral_prob": 0.5},
+        rng=3,
+    ).run(10)
+    assert model.steps_frame()["negative_word_of_mouth"].sum() > 0
+
+
+def test_unused_referral_contacts_decay():
+    model = ConcessionModel(
+        population={"n": 100, "mix": {"reciprocal": 0.5, "naive": 0.5}},
+        deal={"matching": "initiator"},
+        reputation={"referral_prob": 0.5, "contact_decay": 0.5},
+        rng=3,
+    ).run(15)
+    assert model.steps_frame()["contacts_dropped"].sum() > 0
