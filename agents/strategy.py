@@ -160,7 +160,9 @@ class DealView:
 
 def mask_bits(mask: Mask, n_items: int) -> np.ndarray:
     """(D, K) booleans: item k is in the mask."""
-    return (np.asarray(mask, dtype=np.int64)[:, None] >> np.arange(n_items, dtype=np.int64)) & 1 == 1
+    return (
+        np.asarray(mask, dtype=np.int64)[:, None] >> np.arange(n_items, dtype=np.int64)
+    ) & 1 == 1
 
 
 def bits_to_mask(bits: np.ndarray) -> Mask:
@@ -256,7 +258,9 @@ class Strategy:
                     allowed = ", ".join(cls.Params.model_fields) or "none"
                     close = difflib.get_close_matches(key, list(cls.Params.model_fields), n=1)
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    problems.append(f"unknown key 'strategies.{name}.{key}'{hint}; allowed: {allowed}")
+                    problems.append(
+                        f"unknown key 'strategies.{name}.{key}'{hint}; allowed: {allowed}"
+                    )
                 else:
                     msg = err["msg"].removeprefix("Value error, ")
                     problems.append(f"strategies.{name}.{key} = {err.get('input')!r}: {msg}")
@@ -435,7 +439,9 @@ def resolve_strategy(name: str) -> type[Strategy]:
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # any import failure is the user's input being wrong
-        raise ConfigError(f"strategy {name!r}: cannot import module {module_name!r} ({exc})") from None
+        raise ConfigError(
+            f"strategy {name!r}: cannot import module {module_name!r} ({exc})"
+        ) from None
     cls = getattr(module, attr, None)
     if cls is None:
         raise ConfigError(f"strategy {name!r}: module {module_name!r} has no {attr!r}")

@@ -16,7 +16,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-BUILTIN_STRATEGIES = ("reciprocal", "transactional", "exploitative", "strategic", "naive", "holdout")
+BUILTIN_STRATEGIES = (
+    "reciprocal",
+    "transactional",
+    "exploitative",
+    "strategic",
+    "naive",
+    "holdout",
+)
 
 
 class ConfigError(ValueError):
@@ -45,7 +52,9 @@ class PopulationConfig(Section):
         description="strategy name -> share of the population; shares sum to 1",
     )
     placement: Literal["random", "hubs_first", "hubs_last", "attribute"] = "random"
-    attribute: str = Field("strategy", description="node attribute naming the strategy (placement = attribute)")
+    attribute: str = Field(
+        "strategy", description="node attribute naming the strategy (placement = attribute)"
+    )
     replace: dict[str, str] = Field(
         default_factory=dict,
         description="after placement, negotiators placed as A play B instead (paired counterfactuals)",
@@ -55,7 +64,9 @@ class PopulationConfig(Section):
     @classmethod
     def _shares(cls, mix: dict[str, float]) -> dict[str, float]:
         if not mix:
-            raise ValueError("the mix names no strategy; give at least one, e.g. {reciprocal = 1.0}")
+            raise ValueError(
+                "the mix names no strategy; give at least one, e.g. {reciprocal = 1.0}"
+            )
         for name, share in mix.items():
             if not (isinstance(share, int | float) and 0.0 <= share <= 1.0) or math.isnan(share):
                 raise ValueError(f"share of {name!r} is {share!r}; a share is a number in [0, 1]")
@@ -69,14 +80,22 @@ class NetworkConfig(Section):
     """The referral graph: a generator and its parameters, or a file."""
 
     kind: Literal[
-        "barabasi_albert", "watts_strogatz", "erdos_renyi", "ring", "complete", "communities", "file"
+        "barabasi_albert",
+        "watts_strogatz",
+        "erdos_renyi",
+        "ring",
+        "complete",
+        "communities",
+        "file",
     ] = "barabasi_albert"
     m: int = Field(3, ge=1, description="barabasi_albert: edges per new node")
     k: int = Field(4, ge=2, description="watts_strogatz / ring: neighbours per node (even)")
     p: float = Field(0.1, ge=0.0, le=1.0, description="watts_strogatz: rewiring probability")
     mean_degree: float = Field(6.0, gt=0.0, description="erdos_renyi / communities: mean degree")
     blocks: int = Field(4, ge=1, description="communities: number of equal blocks")
-    mixing: float = Field(0.1, ge=0.0, le=1.0, description="communities: share of a node's edges that leave its block")
+    mixing: float = Field(
+        0.1, ge=0.0, le=1.0, description="communities: share of a node's edges that leave its block"
+    )
     path: str | None = Field(None, description="file: edge-list CSV, GraphML or GML")
 
     @field_validator("k")
@@ -89,7 +108,9 @@ class NetworkConfig(Section):
     @model_validator(mode="after")
     def _path_for_file(self) -> NetworkConfig:
         if self.kind == "file" and not self.path:
-            raise ValueError("kind = 'file' needs path = '...' (an edge-list CSV, GraphML or GML file)")
+            raise ValueError(
+                "kind = 'file' needs path = '...' (an edge-list CSV, GraphML or GML file)"
+            )
         return self
 
 
@@ -133,39 +154,92 @@ class Batna(Section):
 class DealConfig(Section):
     """How deals form and are played."""
 
-    surplus: float = Field(2.0, ge=0.0, description="base surplus S, split evenly when a deal closes")
+    surplus: float = Field(
+        2.0, ge=0.0, description="base surplus S, split evenly when a deal closes"
+    )
     protocol: Literal["offer-response", "simultaneous"] = "offer-response"
     matching: Literal["edges", "initiator"] = "edges"
-    deals_per_step: int = Field(1, ge=1, le=100, description="initiator matching: deals each negotiator starts")
-    continuation: float = Field(0.9, ge=0.0, le=1.0, description="w: probability a relationship goes on after a deal")
-    noise: float = Field(0.0, ge=0.0, le=1.0, description="execution noise: a move flips with this probability")
-    perception_noise: float = Field(0.0, ge=0.0, le=1.0, description="a receiver misreads the partner's move")
-    recognition: float = Field(0.5, ge=0.0, le=1.0, description="share of an unframed gift's value perceived")
+    deals_per_step: int = Field(
+        1, ge=1, le=100, description="initiator matching: deals each negotiator starts"
+    )
+    continuation: float = Field(
+        0.9, ge=0.0, le=1.0, description="w: probability a relationship goes on after a deal"
+    )
+    noise: float = Field(
+        0.0, ge=0.0, le=1.0, description="execution noise: a move flips with this probability"
+    )
+    perception_noise: float = Field(
+        0.0, ge=0.0, le=1.0, description="a receiver misreads the partner's move"
+    )
+    recognition: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of an unframed gift's value perceived"
+    )
     batna: Batna = Field(default_factory=Batna)
 
 
 class BehaviourConfig(Section):
     """Expectations, precedent, over-giving and weakness: how receivers read gifts."""
 
-    expectation_rate: float = Field(0.3, ge=0.0, le=1.0, description="eta: rate the expectation moves to what was received")
-    exception_weight: float = Field(0.25, ge=0.0, le=1.0, description="a gift framed as a one-time exception moves the expectation this much as fast")
-    loss_aversion: float = Field(2.0, ge=1.0, le=100.0, description="weight of receiving less than expected")
-    reciprocity_norm: float = Field(1.0, ge=0.0, le=100.0, description="a giver expects back this multiple of its cost")
-    desperation_threshold: int = Field(2, ge=0, le=64, description="more gives than this, in a deal or a run without return, signal desperation")
-    weakness_sensitivity: float = Field(0.5, ge=0.0, le=100.0, description="how strongly a receiver's BATNA makes it read a gift as weakness")
+    expectation_rate: float = Field(
+        0.3, ge=0.0, le=1.0, description="eta: rate the expectation moves to what was received"
+    )
+    exception_weight: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="a gift framed as a one-time exception moves the expectation this much as fast",
+    )
+    loss_aversion: float = Field(
+        2.0, ge=1.0, le=100.0, description="weight of receiving less than expected"
+    )
+    reciprocity_norm: float = Field(
+        1.0, ge=0.0, le=100.0, description="a giver expects back this multiple of its cost"
+    )
+    desperation_threshold: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="more gives than this, in a deal or a run without return, signal desperation",
+    )
+    weakness_sensitivity: float = Field(
+        0.5,
+        ge=0.0,
+        le=100.0,
+        description="how strongly a receiver's BATNA makes it read a gift as weakness",
+    )
 
 
 class ReputationConfig(Section):
     """What negotiators learn about each other, and word of mouth."""
 
-    gossip_prob: float = Field(0.0, ge=0.0, le=1.0, description="q: a neighbour of a participant hears of a deal")
-    assessment: Literal["image_scoring", "simple_standing", "stern_judging", "shunning"] = "image_scoring"
-    perception_noise: float = Field(0.0, ge=0.0, le=1.0, description="a gossip hearer misreads the action")
-    referral_prob: float = Field(0.0, ge=0.0, le=1.0, description="a satisfied participant refers its partner")
-    contact_decay: float = Field(0.0, ge=0.0, le=1.0, description="an unused referral contact is dropped with this probability a step")
+    gossip_prob: float = Field(
+        0.0, ge=0.0, le=1.0, description="q: a neighbour of a participant hears of a deal"
+    )
+    assessment: Literal["image_scoring", "simple_standing", "stern_judging", "shunning"] = (
+        "image_scoring"
+    )
+    perception_noise: float = Field(
+        0.0, ge=0.0, le=1.0, description="a gossip hearer misreads the action"
+    )
+    referral_prob: float = Field(
+        0.0, ge=0.0, le=1.0, description="a satisfied participant refers its partner"
+    )
+    contact_decay: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="an unused referral contact is dropped with this probability a step",
+    )
     initial_belief: float = Field(0.5, ge=0.0, le=1.0, description="belief about a stranger")
-    referral_trust: float = Field(0.8, ge=0.0, le=1.0, description="belief about a referred partner")
-    belief_rate: float = Field(0.3, gt=0.0, le=1.0, description="rate a belief moves toward a new assessment (1: binary images)")
+    referral_trust: float = Field(
+        0.8, ge=0.0, le=1.0, description="belief about a referred partner"
+    )
+    belief_rate: float = Field(
+        0.3,
+        gt=0.0,
+        le=1.0,
+        description="rate a belief moves toward a new assessment (1: binary images)",
+    )
 
 
 class EvolutionConfig(Section):
@@ -175,7 +249,9 @@ class EvolutionConfig(Section):
     update_every: int = Field(10, ge=1)
     selection_intensity: float = Field(1.0, ge=0.0, le=1000.0)
     mutation_rate: float = Field(0.0, ge=0.0, le=1.0)
-    updates_per_event: int = Field(0, ge=0, description="death-birth / birth-death: single updates per event; 0 means N")
+    updates_per_event: int = Field(
+        0, ge=0, description="death-birth / birth-death: single updates per event; 0 means N"
+    )
 
 
 class ModelConfig(Section):
@@ -243,7 +319,11 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
             return []
         ann = field.annotation
         current = next(
-            (a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)),
+            (
+                a
+                for a in getattr(ann, "__args__", (ann,))
+                if isinstance(a, type) and issubclass(a, BaseModel)
+            ),
             ann,
         )
         if getattr(current, "__origin__", None) is list:
@@ -272,7 +352,9 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel] = Mod
     return "; ".join(lines)
 
 
-def load_config(source: ModelConfig | dict[str, Any] | str | Path | None = None, **sections: Any) -> ModelConfig:
+def load_config(
+    source: ModelConfig | dict[str, Any] | str | Path | None = None, **sections: Any
+) -> ModelConfig:
     """Build a validated `ModelConfig` from a config object, a dict, a TOML path, or keyword sections.
 
     Keyword sections are merged over the source, one level deep:

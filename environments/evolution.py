@@ -24,16 +24,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def csr(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Adjacency of an undirected contact list as (indptr, neighbours)."""
-    ends = np.concatenate([u, v])
-    other = np.concatenate([v, u])
-    order = np.argsort(ends, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
-    return indptr, other[order]
-
-
 def fitness(payoff: np.ndarray, beta: float) -> np.ndarray:
     """exp(beta P), shifted so the largest is 1 (the shift cancels in every ratio)."""
     z = beta * (payoff - payoff.max()) if len(payoff) else payoff
@@ -41,7 +31,12 @@ def fitness(payoff: np.ndarray, beta: float) -> np.ndarray:
 
 
 def imitation(
-    strategy: np.ndarray, payoff: np.ndarray, indptr: np.ndarray, nbrs: np.ndarray, beta: float, rng: np.random.Generator
+    strategy: np.ndarray,
+    payoff: np.ndarray,
+    indptr: np.ndarray,
+    nbrs: np.ndarray,
+    beta: float,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Synchronous Fermi imitation of one random contact each; returns who took part."""
     deg = np.diff(indptr)
@@ -90,7 +85,9 @@ def birth_death(
     """`updates` birth-death updates, one after another; returns who was replaced."""
     f = fitness(payoff, beta)
     cum = np.cumsum(f)
-    parents = np.minimum(np.searchsorted(cum, rng.random(updates) * cum[-1], side="right"), len(f) - 1)
+    parents = np.minimum(
+        np.searchsorted(cum, rng.random(updates) * cum[-1], side="right"), len(f) - 1
+    )
     draws = rng.random(updates)
     updated = []
     for j, r in zip(parents, draws, strict=True):
@@ -103,7 +100,13 @@ def birth_death(
     return np.asarray(updated, dtype=np.int64)
 
 
-def mutate(strategy: np.ndarray, who: np.ndarray, choices: np.ndarray, rate: float, rng: np.random.Generator) -> None:
+def mutate(
+    strategy: np.ndarray,
+    who: np.ndarray,
+    choices: np.ndarray,
+    rate: float,
+    rng: np.random.Generator,
+) -> None:
     """With probability `rate`, each of `who` takes a strategy drawn uniformly from `choices`."""
     if rate <= 0 or len(who) == 0:
         return

@@ -42,7 +42,9 @@ class Outcome:
     payoff_b: np.ndarray
 
 
-def flip(mask: np.ndarray, fallback: np.ndarray, prob: float, rng: np.random.Generator) -> np.ndarray:
+def flip(
+    mask: np.ndarray, fallback: np.ndarray, prob: float, rng: np.random.Generator
+) -> np.ndarray:
     """Execution noise: with probability `prob` a give becomes no give, and no give becomes `fallback`."""
     if prob <= 0:
         return mask
@@ -82,11 +84,24 @@ def payoffs(
     pay_a = np.where(walked, batna_a, half + v_to_a - c_a)
     pay_b = np.where(walked, batna_b, half + v_to_b - c_b)
     return Outcome(
-        walked, walked_a, walked_b, give_a, give_b, reneged & ~walked, c_a, c_b, v_to_a, v_to_b, pay_a, pay_b
+        walked,
+        walked_a,
+        walked_b,
+        give_a,
+        give_b,
+        reneged & ~walked,
+        c_a,
+        c_b,
+        v_to_a,
+        v_to_b,
+        pay_a,
+        pay_b,
     )
 
 
-def transfers_offer_response(opening: Opening, response: Response) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def transfers_offer_response(
+    opening: Opening, response: Response
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The masks that move under `offer-response` (before the walk check), and where b reneged."""
     cond = opening.conditional
     took = response.accept | response.renege

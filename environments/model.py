@@ -22,10 +22,18 @@ import numpy as np
 import polars as pl
 
 from agents.negotiator import Negotiator
-from agents.strategy import DealView, Opening, Response, Strategy, mask_count, mask_total, resolve_strategy
+from agents.strategy import (
+    DealView,
+    Opening,
+    Response,
+    Strategy,
+    mask_count,
+    mask_total,
+    resolve_strategy,
+)
 from environments import evolution, game
 from environments.config import ModelConfig, load_config
-from environments.network import build_graph, place_strategies
+from environments.network import adjacency, build_graph, pick_other_contact, place_strategies
 from environments.relationships import ORIGIN_REFERRAL, Relationships
 from environments.reputation import HeardBeliefs, assess, move
 from environments.valuations import draw_valuations, perceive
@@ -103,10 +111,17 @@ class ConcessionModel(mesa.Model):
             resolve_strategy(name)(cfg.strategies.get(name, {})) for name in self.strategy_names
         ]
         placed = place_strategies(
-            self.graph, cfg.population.mix, cfg.population.placement, cfg.population.attribute, self.rng
+            self.graph,
+            cfg.population.mix,
+            cfg.population.placement,
+            cfg.population.attribute,
+            self.rng,
         )
         lookup = np.array(
-            [self.strategy_names.index(cfg.population.replace.get(s, s)) for s in cfg.population.mix],
+            [
+                self.strategy_names.index(cfg.population.replace.get(s, s))
+                for s in cfg.population.mix
+            ],
             dtype=np.int16,
         )
         self.strategy = lookup[placed]
@@ -116,7 +131,9 @@ class ConcessionModel(mesa.Model):
         self.heard = HeardBeliefs(self.n, cfg.reputation.initial_belief)
         self.degree = self.graph.degree()
         self._adjacency: tuple[np.ndarray, np.ndarray] | None = None
-        self._chooses_partners = np.array([getattr(s, "chooses_partners", False) for s in self.strategies])
+        self._chooses_partners = np.array(
+            [getattr(s, "chooses_partners", False) for s in self.strategies]
+        )
         self._reads_weakness_always = np.array(
             [getattr(s, "reads_gifts_as_weakness", False) for s in self.strategies]
         )
@@ -164,7 +181,9 @@ class ConcessionModel(mesa.Model):
         parts = getattr(self, "_last_deals", [])
         if not parts:
             return pl.DataFrame(schema=_DEAL_SCHEMA)
-        a, b, pair, code, give_a, give_b, pay_a, pay_b = (np.concatenate(x) for x in zip(*parts, strict=True))
+        a, b, pair, code, give_a, give_b, pay_a, pay_b = (
+            np.concatenate(x) for x in zip(*parts, strict=True)
+        )
         return pl.DataFrame(
             {
                 "initiator": a,
@@ -211,7 +230,9 @@ class ConcessionModel(mesa.Model):
         deg = np.diff(indptr)
         starters = np.repeat(np.flatnonzero(deg > 0), deal.deals_per_step)
         draws = self.rng.random(len(starters))
-        weight = np.where(self._chooses_partners[self.strategy[ends]], rel.belief[via, side] + 1e-9, 1.0)
+        weight = np.where(
+            self._chooses_partners[self.strategy[ends]], rel.belief[via, side] + 1e-9, 1.0
+        )
         cum = np.cumsum(weight)
         lo = np.where(indptr[starters] > 0, cum[indptr[starters] - 1], 0.0)
         hi = cum[indptr[starters + 1] - 1]
@@ -235,7 +256,9 @@ class ConcessionModel(mesa.Model):
             return [np.arange(len(pair))]
         return [np.flatnonzero(occurrence == r) for r in range(int(occurrence.max()) + 1)]
 
-    def _view(self, me: np.ndarray, partner: np.ndarray, pair: np.ndarray, side: np.ndarray) -> DealView:
+    def _view(
+        self, me: np.ndarray, partner: np.ndarray, pair: np.ndarray, side: np.ndarray
+    ) -> DealView:
         rel = self.relationships
         cfg = self.config
         return DealView(
@@ -264,7 +287,9 @@ class ConcessionModel(mesa.Model):
             heard=rel.heard[pair, side] | rel.met[pair, side],
         )
 
-    def _by_strategy(self, me: np.ndarray, method: str, view: DealView, out: Opening | Response) -> None:
+    def _by_strategy(
+        self, me: np.ndarray, method: str, view: DealView, out: Opening | Response
+    ) -> None:
         """Ask each strategy, in a fixed order, for its decisions on the deals where `me` plays it."""
         strat = self.strategy[me]
         for s, strategy in enumerate(self.strategies):
@@ -276,7 +301,9 @@ class ConcessionModel(mesa.Model):
             for name in vars(out):
                 getattr(out, name)[rows] = getattr(decided, name)
 
-    def _perceive(self, give: np.ndarray, framed: np.ndarray, values: np.ndarray, giver_best: np.ndarray) -> np.ndarray:
+    def _perceive(
+        self, give: np.ndarray, framed: np.ndarray, values: np.ndarray, giver_best: np.ndarray
+    ) -> np.ndarray:
         """Perceived value of a give: framing, recognition, then perception noise (misread move)."""
         deal = self.config.deal
         true = mask_total(give, values)
@@ -287,10 +314,12 @@ class ConcessionModel(mesa.Model):
             seen = np.where(misread, np.where(give != 0, 0.0, imagined), seen)
         return seen
 
-    def _play(self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, side_a: np.ndarray, counters: dict) -> int:
+    def _play(
+        self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, side_a: np.ndarray, counters: dict
+    ) -> int:
         """Play one round of deals (each contact at most once); returns relationships ended."""
         cfg = self.config
-        deal, beh = cfg.deal, cfg.behaviour
+        deal = cfg.deal
         rel = self.relationships
         side_b = 1 - side_a
         d = len(a)
@@ -318,13 +347,17 @@ class ConcessionModel(mesa.Model):
             view_b.offer_conditional = opening.conditional
             view_b.offer_ask = opening.ask
             view_b.offer_framed = opening.framed
-            view_b.offer_perceived = self._perceive(opening.give, opening.framed, view_b.value_me, best_a)
+            view_b.offer_perceived = self._perceive(
+                opening.give, opening.framed, view_b.value_me, best_a
+            )
             weak_b = self._reads_weakness(b, opening.give)
             view_b.reads_weakness = weak_b
             response = Response.nothing(d)
             self._by_strategy(b, "respond", view_b, response)
             give_a, give_b, reneged = game.transfers_offer_response(opening, response)
-            give_b = game.flip(give_b, np.where(opening.conditional, opening.ask, best_b), deal.noise, self.rng)
+            give_b = game.flip(
+                give_b, np.where(opening.conditional, opening.ask, best_b), deal.noise, self.rng
+            )
             walked_a, walked_b = opening.walk, response.walk
             framed_b = np.zeros(d, dtype=bool)
             one_time_b = np.zeros(d, dtype=bool)
@@ -335,8 +368,12 @@ class ConcessionModel(mesa.Model):
             self.batna[a], self.batna[b], view_a.cost_me, view_a.cost_partner, view_a.value_me, view_a.value_partner,
         )  # fmt: skip
         closed = ~walked
-        seen_by_b = np.where(closed, self._perceive(out.give_a, opening.framed, view_a.value_partner, best_a), 0.0)
-        seen_by_a = np.where(closed, self._perceive(out.give_b, framed_b, view_a.value_me, best_b), 0.0)
+        seen_by_b = np.where(
+            closed, self._perceive(out.give_a, opening.framed, view_a.value_partner, best_a), 0.0
+        )
+        seen_by_a = np.where(
+            closed, self._perceive(out.give_b, framed_b, view_a.value_me, best_b), 0.0
+        )
 
         # Memory of both sides: precedent, satisfaction, streaks, demand. Each
         # side reads the partner's streak as it was before this round, so the
@@ -347,20 +384,47 @@ class ConcessionModel(mesa.Model):
         if deal.protocol == "simultaneous":
             weak_b = self._reads_weakness(b, out.give_a)
         satisfied_a = self._remember(
-            pair, side_a, closed, out.give_a, out.give_b, seen_by_a, out.cost_a, one_time_b, weak_a, streak_b
+            pair,
+            side_a,
+            closed,
+            out.give_a,
+            out.give_b,
+            seen_by_a,
+            out.cost_a,
+            one_time_b,
+            weak_a,
+            streak_b,
         )
         satisfied_b = self._remember(
-            pair, side_b, closed, out.give_b, out.give_a, seen_by_b, out.cost_b, opening.one_time, weak_b, streak_a
+            pair,
+            side_b,
+            closed,
+            out.give_b,
+            out.give_a,
+            seen_by_b,
+            out.cost_b,
+            opening.one_time,
+            weak_b,
+            streak_a,
         )
         # Direct experience: each side assesses the partner's action toward it.
         rate = cfg.reputation.belief_rate
         pc = pair[closed]
         for side, partner_gave in ((side_a, out.give_b), (side_b, out.give_a)):
             sc = side[closed]
-            rel.belief[pc, sc] = move(rel.belief[pc, sc], (partner_gave[closed] != 0).astype(float), rate)
+            rel.belief[pc, sc] = move(
+                rel.belief[pc, sc], (partner_gave[closed] != 0).astype(float), rate
+            )
             rel.heard[pc, sc] = True
         self._heard_of.append(
-            (a[closed], b[closed], out.give_a[closed] != 0, out.give_b[closed] != 0, satisfied_a[closed], satisfied_b[closed])
+            (
+                a[closed],
+                b[closed],
+                out.give_a[closed] != 0,
+                out.give_b[closed] != 0,
+                satisfied_a[closed],
+                satisfied_b[closed],
+            )
         )
         rel.reneged[pair[out.reneged], side_a[out.reneged]] = True
         rel.deals[pair, side_a] += 1
@@ -370,7 +434,9 @@ class ConcessionModel(mesa.Model):
         self._account(a, b, pair, out, counters)
         gave = (out.give_a != 0).astype(np.int8) + (out.give_b != 0)
         code = np.where(out.walked, 3, np.select([gave == 2, gave == 1], [0, 1], 2))
-        self._last_deals.append((a, b, pair, code, out.give_a, out.give_b, out.payoff_a, out.payoff_b))
+        self._last_deals.append(
+            (a, b, pair, code, out.give_a, out.give_b, out.payoff_a, out.payoff_b)
+        )
 
         # The shadow of the future: each relationship ends with probability 1 - w.
         if deal.continuation < 1.0:
@@ -434,7 +500,8 @@ class ConcessionModel(mesa.Model):
         # toward the giver; it relaxes at the expectation rate when nothing is given.
         partner_streak_after = np.where(gave_any, 0, partner_streak + got_any)
         desperate = got_any & (
-            (mask_count(got) > beh.desperation_threshold) | (partner_streak_after > beh.desperation_threshold)
+            (mask_count(got) > beh.desperation_threshold)
+            | (partner_streak_after > beh.desperation_threshold)
         )
         demand = rel.demand[p, s]
         rel.demand[p, s] = np.where(
@@ -442,7 +509,9 @@ class ConcessionModel(mesa.Model):
         )
         return satisfaction
 
-    def _account(self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, out: game.Outcome, counters: dict) -> None:
+    def _account(
+        self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, out: game.Outcome, counters: dict
+    ) -> None:
         """Add a round's deals to the per-negotiator and per-step-and-strategy counters."""
         ns = len(self.strategies)
         closed = ~out.walked
@@ -470,7 +539,11 @@ class ConcessionModel(mesa.Model):
             }
             for name, x in per_agent.items():
                 arr = getattr(self, name)
-                arr += np.bincount(me, weights=np.broadcast_to(np.asarray(x, np.float64), me.shape), minlength=self.n)
+                arr += np.bincount(
+                    me,
+                    weights=np.broadcast_to(np.asarray(x, np.float64), me.shape),
+                    minlength=self.n,
+                )
             strat = self.strategy[me]
             per_step = {
                 "deals": np.ones(len(me)),
@@ -488,8 +561,9 @@ class ConcessionModel(mesa.Model):
                 "referral_payoff": pay * via_referral,
             }
             for name, x in per_step.items():
-                counters[name] += np.bincount(strat, weights=np.asarray(x, np.float64), minlength=ns)
-
+                counters[name] += np.bincount(
+                    strat, weights=np.asarray(x, np.float64), minlength=ns
+                )
 
     # ------------------------------------------------------------------ word of mouth
 
@@ -498,7 +572,7 @@ class ConcessionModel(mesa.Model):
         if self._adjacency is None:
             rel = self.relationships
             pairs = rel.active_pairs()
-            self._adjacency = evolution.csr(self.n, rel.u[pairs], rel.v[pairs])
+            self._adjacency = adjacency(self.n, rel.u[pairs], rel.v[pairs])
         return self._adjacency
 
     def belief_of(self, holder: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -527,7 +601,9 @@ class ConcessionModel(mesa.Model):
         counts = {"gossip": 0, "referrals": 0, "new_contacts": 0, "negative_word_of_mouth": 0}
         if not self._heard_of or (rep.gossip_prob <= 0 and rep.referral_prob <= 0):
             return counts
-        a, b, gave_a, gave_b, sat_a, sat_b = (np.concatenate(x) for x in zip(*self._heard_of, strict=True))
+        a, b, gave_a, gave_b, sat_a, sat_b = (
+            np.concatenate(x) for x in zip(*self._heard_of, strict=True)
+        )
         if rep.gossip_prob > 0:
             counts["gossip"] = self._gossip(a, b, gave_a, gave_b)
         if rep.referral_prob > 0:
@@ -549,7 +625,9 @@ class ConcessionModel(mesa.Model):
         offset = np.arange(len(which)) - np.repeat(np.cumsum(deg) - deg, deg)
         hearer = nbrs[indptr[participant[which]] + offset]
         d = deal[which]
-        keep = (hearer != a[d]) & (hearer != b[d]) & (self.rng.random(len(hearer)) < rep.gossip_prob)
+        keep = (
+            (hearer != a[d]) & (hearer != b[d]) & (self.rng.random(len(hearer)) < rep.gossip_prob)
+        )
         hearer, d = hearer[keep], d[keep]
         if len(hearer) == 0:
             return 0
@@ -561,10 +639,16 @@ class ConcessionModel(mesa.Model):
         about_a, about_b = self.belief_of(hearer, a[d]), self.belief_of(hearer, b[d])
         new_a = move(about_a, assess(rep.assessment, seen_a, about_b), rep.belief_rate)
         new_b = move(about_b, assess(rep.assessment, seen_b, about_a), rep.belief_rate)
-        self._set_beliefs(np.concatenate([hearer, hearer]), np.concatenate([a[d], b[d]]), np.concatenate([new_a, new_b]))
+        self._set_beliefs(
+            np.concatenate([hearer, hearer]),
+            np.concatenate([a[d], b[d]]),
+            np.concatenate([new_a, new_b]),
+        )
         return len(hearer)
 
-    def _refer(self, teller: np.ndarray, about: np.ndarray, satisfaction: np.ndarray) -> dict[str, int]:
+    def _refer(
+        self, teller: np.ndarray, about: np.ndarray, satisfaction: np.ndarray
+    ) -> dict[str, int]:
         """Satisfied participants refer their partner to a contact; dissatisfied ones warn one."""
         rep = self.config.reputation
         rel = self.relationships
@@ -604,7 +688,10 @@ class ConcessionModel(mesa.Model):
             rel.last_used[p] = self.steps
         if fresh.any():
             hh, tt = h[fresh], t[fresh]
-            beliefs = np.where(hh < tt, belief_h[fresh], belief_t[fresh]), np.where(hh < tt, belief_t[fresh], belief_h[fresh])
+            beliefs = (
+                np.where(hh < tt, belief_h[fresh], belief_t[fresh]),
+                np.where(hh < tt, belief_t[fresh], belief_h[fresh]),
+            )
             idx = rel.add(hh, tt, origin=ORIGIN_REFERRAL, step=self.steps, referrer=via[fresh])
             rel.belief[idx, 0], rel.belief[idx, 1] = beliefs
         added = int(revive.sum() + fresh.sum())
@@ -623,7 +710,9 @@ class ConcessionModel(mesa.Model):
             return 0
         rel = self.relationships
         idle = np.flatnonzero(
-            rel.active[: rel.size] & (rel.origin[: rel.size] == ORIGIN_REFERRAL) & (rel.last_used[: rel.size] < self.steps)
+            rel.active[: rel.size]
+            & (rel.origin[: rel.size] == ORIGIN_REFERRAL)
+            & (rel.last_used[: rel.size] < self.steps)
         )
         drop = idle[self.rng.random(len(idle)) < rate]
         if len(drop):
@@ -643,12 +732,20 @@ class ConcessionModel(mesa.Model):
         payoff = self.period_payoff
         updates = evo.updates_per_event or self.n
         if evo.rule == "imitation":
-            who = evolution.imitation(self.strategy, payoff, indptr, nbrs, evo.selection_intensity, self.rng)
+            who = evolution.imitation(
+                self.strategy, payoff, indptr, nbrs, evo.selection_intensity, self.rng
+            )
         elif evo.rule == "death-birth":
-            who = evolution.death_birth(self.strategy, payoff, indptr, nbrs, evo.selection_intensity, updates, self.rng)
+            who = evolution.death_birth(
+                self.strategy, payoff, indptr, nbrs, evo.selection_intensity, updates, self.rng
+            )
         else:
-            who = evolution.birth_death(self.strategy, payoff, indptr, nbrs, evo.selection_intensity, updates, self.rng)
-        choices = np.array([self.strategy_names.index(s) for s in self.config.population.mix], dtype=np.int16)
+            who = evolution.birth_death(
+                self.strategy, payoff, indptr, nbrs, evo.selection_intensity, updates, self.rng
+            )
+        choices = np.array(
+            [self.strategy_names.index(s) for s in self.config.population.mix], dtype=np.int16
+        )
         evolution.mutate(self.strategy, who, choices, evo.mutation_rate, self.rng)
         self.period_payoff[:] = 0.0
 
@@ -666,7 +763,12 @@ class ConcessionModel(mesa.Model):
     # ------------------------------------------------------------------ measures
 
     def _record_step(
-        self, n_deals: int, counters: dict[str, np.ndarray], fresh: int, spread: dict[str, int], decayed: int
+        self,
+        n_deals: int,
+        counters: dict[str, np.ndarray],
+        fresh: int,
+        spread: dict[str, int],
+        decayed: int,
     ) -> None:
         ns = len(self.strategies)
         counts = np.bincount(self.strategy, minlength=ns).astype(np.float64)
@@ -676,7 +778,9 @@ class ConcessionModel(mesa.Model):
         rec["wealth_total"] = wealth_by
         reputation = self.reputation()
         known = ~np.isnan(reputation)
-        rec["reputation_total"] = np.bincount(self.strategy[known], weights=reputation[known], minlength=ns)
+        rec["reputation_total"] = np.bincount(
+            self.strategy[known], weights=reputation[known], minlength=ns
+        )
         rec["reputation_count"] = np.bincount(self.strategy[known], minlength=ns).astype(np.float64)
         self._strategy_records.append(rec)
         deals_sides = counters["deals"].sum()
@@ -769,7 +873,9 @@ class ConcessionModel(mesa.Model):
                 "reneged": self.reneged.astype(np.int64),
                 "cost_given": cost,
                 "value_received": self.value_received,
-                "payoff_per_deal": np.divide(self.wealth, self.deals, out=np.full(self.n, np.nan), where=self.deals > 0),
+                "payoff_per_deal": np.divide(
+                    self.wealth, self.deals, out=np.full(self.n, np.nan), where=self.deals > 0
+                ),
                 "reputation": self.reputation(),
                 "referrals_received": self.referrals_received.astype(np.int64),
                 "referrals_sent": self.referrals_sent.astype(np.int64),
@@ -777,7 +883,10 @@ class ConcessionModel(mesa.Model):
                 "referral_payoff": self.referral_payoff,
                 # (value received + surplus of deals that came through referrals) / cost given
                 "return_on_concessions": np.divide(
-                    self.value_received + self.referral_payoff, cost, out=np.full(self.n, np.nan), where=cost > 0
+                    self.value_received + self.referral_payoff,
+                    cost,
+                    out=np.full(self.n, np.nan),
+                    where=cost > 0,
                 ),
             }
         )
@@ -816,7 +925,9 @@ class ConcessionModel(mesa.Model):
         out: dict[str, float] = {
             "deals": float(steps["deals"].sum()),
             "closed": float(steps["closed"].sum()),
-            "cooperation_rate": _ratio(float(steps["giving_sides"].sum()), 2 * float(steps["closed"].sum())),
+            "cooperation_rate": _ratio(
+                float(steps["giving_sides"].sum()), 2 * float(steps["closed"].sum())
+            ),
             "walk_rate": _ratio(float(steps["walked"].sum()), float(steps["deals"].sum())),
             "payoff_per_deal": _ratio(float(agents["wealth"].sum()), deals),
             "gini": gini(self.wealth),
@@ -833,31 +944,6 @@ class ConcessionModel(mesa.Model):
         """Drop Mesa's class-level references to this model so a long-lived worker does not grow."""
         mesa.Agent._ids.pop(self, None)
         self._agents.clear()
-
-
-def pick_other_contact(
-    adjacency: tuple[np.ndarray, np.ndarray], who: np.ndarray, besides: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """A contact of each `who` drawn uniformly, other than `besides`; -1 where there is none."""
-    indptr, nbrs = adjacency
-    deg = indptr[who + 1] - indptr[who]
-    pos = _position(nbrs, indptr, who, besides)
-    present = pos < deg
-    slots = deg - present
-    r = (rng.random(len(who)) * slots).astype(np.int64)
-    idx = r + (present & (r >= pos))  # skip over `besides`
-    return np.where(slots > 0, nbrs[indptr[who] + np.minimum(idx, np.maximum(deg - 1, 0))], -1)
-
-
-def _position(nbrs: np.ndarray, indptr: np.ndarray, who: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Index of `target` within each `who`'s neighbour list (the list's length where absent)."""
-    deg = indptr[who + 1] - indptr[who]
-    row = np.repeat(np.arange(len(who)), deg)
-    offset = np.arange(deg.sum()) - np.repeat(np.cumsum(deg) - deg, deg)
-    hit = nbrs[indptr[who][row] + offset] == target[row]
-    out = deg.copy()
-    out[row[hit]] = offset[hit]
-    return out
 
 
 def view_subset(view: DealView, rows: np.ndarray) -> DealView:

@@ -582,10 +582,15 @@ def _from_networkx(path: Path, gml: bool) -> Graph:
     except Exception as exc:  # any parser failure is the file's problem, not a crash
         raise ConfigError(f"{path}: not a readable {kind} file: {exc}") from None
     if g.is_directed():
-        how = "directed 1" if gml else 'edgedefault="directed"'
+        how, fix = (
+            ("directed 1", "directed 0")
+            if gml
+            else ('edgedefault="directed"', 'edgedefault="undirected"')
+        )
         raise ConfigError(
             f"{path}: the graph is directed ({how}); the model needs an undirected referral "
-            "graph, where both sides of a relationship see it: declare it undirected"
+            f"graph, a relationship both sides take part in: declare it undirected ({fix}) "
+            "once each edge stands for a relationship"
         )
     nodes = list(g.nodes)
     names: list = nodes
@@ -726,10 +731,58 @@ def _place_by_attribute(graph: Graph, names: list[str], attribute: str) -> np.nd
     for node, value in enumerate(column):
         i = index.get(str(value)) if value is not None else None
         if i is None:
-            what = "has no value" if value is None else f"= {value!r}, which is not in population.mix"
+            what = (
+                "has no value" if value is None else f"= {value!r}, which is not in population.mix"
+            )
             raise ConfigError(
                 f"node {graph.node_name(node)!r}: attribute {attribute!r} {what}; "
                 f"allowed strategy names: {allowed}"
             )
         out[node] = i
+    return out
+
+
+# --------------------------------------------------------------------------- referral dynamics
+#
+# Contacts change during a run (referrals add them, decay drops them); the
+# model keeps them in `Relationships` and asks for their adjacency here.
+
+
+def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Adjacency of an undirected contact list as (indptr, neighbours), CSR-style."""
+    ends = np.concatenate([u, v])
+    other = np.concatenate([v, u])
+    order = np.argsort(ends, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
+    return indptr, other[order]
+
+
+def pick_other_contact(
+    adj: tuple[np.ndarray, np.ndarray],
+    who: np.ndarray,
+    besides: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """A contact of each `who` drawn uniformly, other than `besides`; -1 where there is none."""
+    indptr, nbrs = adj
+    deg = indptr[who + 1] - indptr[who]
+    pos = _position(nbrs, indptr, who, besides)
+    present = pos < deg
+    slots = deg - present
+    r = (rng.random(len(who)) * slots).astype(np.int64)
+    idx = r + (present & (r >= pos))  # skip over `besides`
+    return np.where(slots > 0, nbrs[indptr[who] + np.minimum(idx, np.maximum(deg - 1, 0))], -1)
+
+
+def _position(
+    nbrs: np.ndarray, indptr: np.ndarray, who: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """Index of `target` within each `who`'s neighbour list (the list's length where absent)."""
+    deg = indptr[who + 1] - indptr[who]
+    row = np.repeat(np.arange(len(who)), deg)
+    offset = np.arange(deg.sum()) - np.repeat(np.cumsum(deg) - deg, deg)
+    hit = nbrs[indptr[who][row] + offset] == target[row]
+    out = deg.copy()
+    out[row[hit]] = offset[hit]
     return out

@@ -127,7 +127,9 @@ class Relationships:
     def contacts_count(self) -> np.ndarray:
         """Number of current contacts of each negotiator."""
         pairs = self.active_pairs()
-        return np.bincount(self.u[pairs], minlength=self.n) + np.bincount(self.v[pairs], minlength=self.n)
+        return np.bincount(self.u[pairs], minlength=self.n) + np.bincount(
+            self.v[pairs], minlength=self.n
+        )
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (for memory checks)."""

@@ -64,7 +64,11 @@ class HeardBeliefs:
     def _find(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pos = np.searchsorted(self.keys, key)
         safe = np.minimum(pos, max(len(self.keys) - 1, 0))
-        hit = (len(self.keys) > 0) & (self.keys[safe] == key) if len(self.keys) else np.zeros(len(key), bool)
+        hit = (
+            (len(self.keys) > 0) & (self.keys[safe] == key)
+            if len(self.keys)
+            else np.zeros(len(key), bool)
+        )
         return safe, hit
 
     def get(self, holder: np.ndarray, target: np.ndarray) -> np.ndarray:

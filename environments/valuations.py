@@ -20,7 +20,9 @@ import numpy as np
 from environments.config import ItemsConfig
 
 
-def draw_valuations(cfg: ItemsConfig, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def draw_valuations(
+    cfg: ItemsConfig, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Costs and values, each an (n, K) float64 array; K = explicit items or `cfg.count`."""
     if cfg.explicit:
         cost = np.array([it.cost for it in cfg.explicit], dtype=np.float64)

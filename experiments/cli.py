@@ -75,7 +75,15 @@ def print_run_summary(model: Any) -> None:
     """A table of the headline figures of one run, by strategy."""
     totals = model.totals_by_strategy()
     table = Table(title=f"{model.steps} steps, {model.n} negotiators, seed {model.seed}")
-    for col in ("strategy", "negotiators", "payoff/deal", "gives/deal", "reciprocated", "walk-aways", "wealth"):
+    for col in (
+        "strategy",
+        "negotiators",
+        "payoff/deal",
+        "gives/deal",
+        "reciprocated",
+        "walk-aways",
+        "wealth",
+    ):
         table.add_column(col, justify="left" if col == "strategy" else "right")
     for row in totals.iter_rows(named=True):
         table.add_row(
@@ -100,6 +108,83 @@ def _fmt(value: float | None, spec: str) -> str:
     if value is None or value != value:
         return "-"
     return format(value, spec)
+
+
+@app.command()
+@clean_errors
+def sweep(
+    spec: Annotated[
+        str,
+        typer.Argument(
+            metavar="SPEC_OR_SCENARIO",
+            help="an experiment file (TOML) or a built-in scenario's name",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="the results folder (resumed if it holds this spec)")],
+    workers: Annotated[
+        int | None,
+        typer.Option(help="local worker processes (default: the cores; 0: this process)"),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="run on a Dask cluster: the scheduler's address (tcp://host:8786)"),
+    ] = None,
+    size: Annotated[
+        str | None, typer.Option(help="which of the spec's sizes to run: quick (default) or full")
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="run failed runs again")
+    ] = False,
+    batch_runs: Annotated[
+        int | None,
+        typer.Option(help="runs per task (default: batches of about two seconds)", min=1),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Run a sweep: every point x replicate x pair of SPEC, into Parquet tables in --out."""
+    from experiments.runner import run_sweep
+    from experiments.spec import load_spec
+
+    spec_obj = load_spec(spec, size)
+    summary = run_sweep(
+        spec_obj,
+        out,
+        workers=workers,
+        scheduler=scheduler,
+        retry_failed=retry_failed,
+        progress=progress,
+        batch_runs=batch_runs,
+    )
+    console.print(
+        f"{spec_obj.name}: {summary.planned} runs planned, {summary.skipped} already done, "
+        f"{summary.ran} run now ({summary.backend}, {summary.seconds:.1f} s); "
+        f"{summary.ok} ok, {summary.failed} failed",
+        highlight=False,
+    )
+    for row in summary.failures[:5]:
+        console.print(
+            f"  failed: run {row['run_id']} (point {row['point']}, replicate {row['replicate']}, "
+            f"pair {row['pair']}): {row['error']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(summary.failures) > 5:
+        console.print(
+            f"  ... and {len(summary.failures) - 5} more (see the runs table's error column)"
+        )
+    console.print(f"tables: {out}/runs.parquet, steps.parquet, strategies.parquet, agents.parquet")
+    if summary.failed:
+        console.print("rerun the same command with --retry-failed to run the failed runs again")
+    raise typer.Exit(summary.exit_code)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in experiments, one line each (run one with `concession sweep NAME`)."""
+    from experiments.spec import list_scenarios
+
+    for name, description in list_scenarios().items():
+        console.print(f"{name:26} {description}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console entry point

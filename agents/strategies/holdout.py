@@ -10,7 +10,13 @@ class Holdout(Strategy):
     """Never gives, never walks, keeps what it is given; declines conditional trades (it would have to give)."""
 
     Params = StrategyParams
-    classifier = {"gives_first": False, "frames": False, "conditional": False, "walks": False, "stochastic": False}
+    classifier = {
+        "gives_first": False,
+        "frames": False,
+        "conditional": False,
+        "walks": False,
+        "stochastic": False,
+    }
 
     def open(self, view: DealView) -> Opening:
         return Opening.nothing(len(view))

@@ -11,7 +11,9 @@ from agents.strategy import DealView, Opening, Response, Strategy, StrategyParam
 class NaiveParams(StrategyParams):
     """Parameters of `naive`."""
 
-    gives_per_deal: int = Field(1, ge=1, le=32, description="items given every deal (best ratio first)")
+    gives_per_deal: int = Field(
+        1, ge=1, le=32, description="items given every deal (best ratio first)"
+    )
 
 
 @register("naive")
@@ -19,7 +21,13 @@ class Naive(Strategy):
     """Gives unconditionally every deal, never frames, never walks, accepts every trade and keeps it."""
 
     Params = NaiveParams
-    classifier = {"gives_first": True, "frames": False, "conditional": False, "walks": False, "stochastic": False}
+    classifier = {
+        "gives_first": True,
+        "frames": False,
+        "conditional": False,
+        "walks": False,
+        "stochastic": False,
+    }
 
     def open(self, view: DealView) -> Opening:
         out = Opening.nothing(len(view))

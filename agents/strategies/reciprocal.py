@@ -11,9 +11,15 @@ from agents.strategy import DealView, Opening, Response, Strategy, StrategyParam
 class ReciprocalParams(StrategyParams):
     """Parameters of `reciprocal`."""
 
-    generosity: float = Field(0.0, ge=0.0, le=1.0, description="forgives a partner who gave nothing with this probability")
-    discriminating: bool = Field(False, description="extends a first give only to partners in good standing")
-    standing: float = Field(0.5, ge=0.0, le=1.0, description="belief at or above which a partner is in good standing")
+    generosity: float = Field(
+        0.0, ge=0.0, le=1.0, description="forgives a partner who gave nothing with this probability"
+    )
+    discriminating: bool = Field(
+        False, description="extends a first give only to partners in good standing"
+    )
+    standing: float = Field(
+        0.5, ge=0.0, le=1.0, description="belief at or above which a partner is in good standing"
+    )
     frames: bool = Field(False, description="communicates the value of its gives")
     walks: bool = Field(True, description="walks away when the deal pays less than its BATNA")
 
@@ -31,7 +37,13 @@ class Reciprocal(Strategy):
     """
 
     Params = ReciprocalParams
-    classifier = {"gives_first": True, "frames": False, "conditional": False, "walks": True, "stochastic": "generosity"}
+    classifier = {
+        "gives_first": True,
+        "frames": False,
+        "conditional": False,
+        "walks": True,
+        "stochastic": "generosity",
+    }
 
     def _first_give_ok(self, view: DealView) -> np.ndarray:
         if not self.params.discriminating:
@@ -69,5 +81,7 @@ class Reciprocal(Strategy):
         good_standing = np.where(view.met, view.last_received > 0, self._first_give_ok(view))
         fair = view.offer_perceived >= (1.0 + view.demand) * view.cost_of(view.offer_ask)
         out.accept = view.offer_conditional & fair & good_standing & ~view.reads_weakness
-        out.walk = self._walk(view, np.where(view.offer_conditional & ~out.accept, 0.0, view.offer_perceived))
+        out.walk = self._walk(
+            view, np.where(view.offer_conditional & ~out.accept, 0.0, view.offer_perceived)
+        )
         return out

@@ -11,18 +11,46 @@ from agents.strategy import DealView, Opening, Response, Strategy, StrategyParam
 class StrategicParams(StrategyParams):
     """Parameters of `strategic`; the checklist thresholds follow the seed article."""
 
-    checklist_min: int = Field(3, ge=0, le=5, description="gives when at least this many checklist items hold")
-    patience: int = Field(2, ge=1, le=1000, description="stops after this many unreciprocated gives in a row")
-    pause: int = Field(1, ge=0, le=1000, description="deals it waits after an unreturned give before giving again")
-    ratio_min: float = Field(2.0, ge=0.0, description="value/cost ratio that counts as 'cost low relative to value' and as a worthwhile ask")
-    repeat_min: float = Field(0.5, ge=0.0, le=1.0, description="continuation that counts as 'repeated relationship likely'")
-    trust: float = Field(0.5, ge=0.0, le=1.0, description="belief at which a partner is 'likely to reciprocate'")
+    checklist_min: int = Field(
+        3, ge=0, le=5, description="gives when at least this many checklist items hold"
+    )
+    patience: int = Field(
+        2, ge=1, le=1000, description="stops after this many unreciprocated gives in a row"
+    )
+    pause: int = Field(
+        1, ge=0, le=1000, description="deals it waits after an unreturned give before giving again"
+    )
+    ratio_min: float = Field(
+        2.0,
+        ge=0.0,
+        description="value/cost ratio that counts as 'cost low relative to value' and as a worthwhile ask",
+    )
+    repeat_min: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="continuation that counts as 'repeated relationship likely'",
+    )
+    trust: float = Field(
+        0.5, ge=0.0, le=1.0, description="belief at which a partner is 'likely to reciprocate'"
+    )
     frames: bool = Field(True, description="communicates the value of its gives")
-    one_time: bool = Field(True, description="frames a give as a one-time exception (limits precedent)")
-    conditional: bool = Field(True, description="after an unreturned give, makes the next one conditional on a specific ask")
-    tests_unknown: bool = Field(True, description="tests a stranger with its cheapest item instead of its best")
-    avoid_below: float = Field(0.1, ge=0.0, le=1.0, description="walks away from partners it believes worse than this")
-    walks: bool = Field(True, description="walks away from renegers, bad reputations, and deals below its BATNA")
+    one_time: bool = Field(
+        True, description="frames a give as a one-time exception (limits precedent)"
+    )
+    conditional: bool = Field(
+        True,
+        description="after an unreturned give, makes the next one conditional on a specific ask",
+    )
+    tests_unknown: bool = Field(
+        True, description="tests a stranger with its cheapest item instead of its best"
+    )
+    avoid_below: float = Field(
+        0.1, ge=0.0, le=1.0, description="walks away from partners it believes worse than this"
+    )
+    walks: bool = Field(
+        True, description="walks away from renegers, bad reputations, and deals below its BATNA"
+    )
 
 
 @register("strategic")
@@ -42,7 +70,13 @@ class Strategic(Strategy):
     """
 
     Params = StrategicParams
-    classifier = {"gives_first": True, "frames": True, "conditional": True, "walks": True, "stochastic": False}
+    classifier = {
+        "gives_first": True,
+        "frames": True,
+        "conditional": True,
+        "walks": True,
+        "stochastic": False,
+    }
 
     def checklist(self, view: DealView) -> np.ndarray:
         """How many of the five checklist items hold, per deal."""

@@ -12,7 +12,9 @@ class TransactionalParams(StrategyParams):
     """Parameters of `transactional`."""
 
     offers_trades: bool = Field(True, description="opens with a conditional trade when one pays")
-    min_gain: float = Field(1.0, ge=0.0, le=100.0, description="accepts a trade when value got >= min_gain x cost given")
+    min_gain: float = Field(
+        1.0, ge=0.0, le=100.0, description="accepts a trade when value got >= min_gain x cost given"
+    )
     walks: bool = Field(True, description="walks away when the deal pays less than its BATNA")
 
 
@@ -26,7 +28,13 @@ class Transactional(Strategy):
     """
 
     Params = TransactionalParams
-    classifier = {"gives_first": False, "frames": False, "conditional": True, "walks": True, "stochastic": False}
+    classifier = {
+        "gives_first": False,
+        "frames": False,
+        "conditional": True,
+        "walks": True,
+        "stochastic": False,
+    }
 
     def open(self, view: DealView) -> Opening:
         out = Opening.nothing(len(view))
@@ -45,7 +53,9 @@ class Transactional(Strategy):
 
     def respond(self, view: DealView) -> Response:
         out = Response.nothing(len(view))
-        gain = view.offer_perceived >= (1.0 + view.demand) * self.params.min_gain * view.cost_of(view.offer_ask)
+        gain = view.offer_perceived >= (1.0 + view.demand) * self.params.min_gain * view.cost_of(
+            view.offer_ask
+        )
         out.accept = view.offer_conditional & gain & ~view.reads_weakness
         if self.params.walks:
             planned = view.cost_of(np.where(out.accept, view.offer_ask, 0))

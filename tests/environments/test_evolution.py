@@ -8,9 +8,12 @@ import pytest
 
 from environments import evolution
 from environments.model import ConcessionModel
+from environments.network import adjacency
 
 
-def final_share(strategy: str, *, w: float, protocol: str, giver: str = "reciprocal", seed: int = 0) -> float:
+def final_share(
+    strategy: str, *, w: float, protocol: str, giver: str = "reciprocal", seed: int = 0
+) -> float:
     model = ConcessionModel(
         population={"n": 200, "mix": {giver: 0.5, "holdout": 0.5}},
         items={"explicit": [{"cost": 1.0, "value": 3.0}]},
@@ -38,14 +41,14 @@ def test_long_relationships_let_reciprocal_negotiators_persist(protocol):
 
 def ring(n: int) -> tuple[np.ndarray, np.ndarray]:
     u = np.arange(n)
-    return evolution.csr(n, u, (u + 1) % n)
+    return adjacency(n, u, (u + 1) % n)
 
 
 def test_death_birth_copies_a_neighbour_in_proportion_to_fitness():
     # Path 1 - 0 - 2. Node 0 dies with probability 1/3; then neighbour 2
     # (fitness 3) takes the place against neighbour 1 (fitness 1) with
     # probability 3/4. So node 0 ends with 2's strategy with probability 1/4.
-    indptr, nbrs = evolution.csr(3, np.array([0, 0]), np.array([1, 2]))
+    indptr, nbrs = adjacency(3, np.array([0, 0]), np.array([1, 2]))
     payoff = np.array([0.0, 0.0, np.log(3.0)])
     trials, hits = 4000, 0
     for seed in range(trials):
@@ -59,19 +62,23 @@ def test_death_birth_copies_a_neighbour_in_proportion_to_fitness():
 def test_birth_death_replaces_a_neighbour_of_a_fit_parent():
     # Path 1 - 0 - 2 with node 2 much fitter: it reproduces almost always and
     # its only neighbour, 0, takes its strategy.
-    indptr, nbrs = evolution.csr(3, np.array([0, 0]), np.array([1, 2]))
+    indptr, nbrs = adjacency(3, np.array([0, 0]), np.array([1, 2]))
     strategy = np.array([0, 1, 2])
-    evolution.birth_death(strategy, np.array([0.0, 0.0, 50.0]), indptr, nbrs, 1.0, 1, np.random.default_rng(1))
+    evolution.birth_death(
+        strategy, np.array([0.0, 0.0, 50.0]), indptr, nbrs, 1.0, 1, np.random.default_rng(1)
+    )
     assert strategy.tolist() == [2, 1, 2]
 
 
 def test_imitation_fermi_probability():
-    indptr, nbrs = evolution.csr(2, np.array([0]), np.array([1]))
+    indptr, nbrs = adjacency(2, np.array([0]), np.array([1]))
     adopted = 0
     trials = 4000
     for seed in range(trials):
         strategy = np.array([0, 1])
-        evolution.imitation(strategy, np.array([0.0, 1.0]), indptr, nbrs, 1.0, np.random.default_rng(seed))
+        evolution.imitation(
+            strategy, np.array([0.0, 1.0]), indptr, nbrs, 1.0, np.random.default_rng(seed)
+        )
         adopted += strategy[0] == 1
     p = 1 / (1 + np.exp(-1.0))
     assert abs(adopted / trials - p) < 4 * np.sqrt(p * (1 - p) / trials)
@@ -79,5 +86,7 @@ def test_imitation_fermi_probability():
 
 def test_mutation_draws_from_the_population_strategies():
     strategy = np.zeros(1000, dtype=np.int16)
-    evolution.mutate(strategy, np.arange(1000), np.array([0, 3], dtype=np.int16), 1.0, np.random.default_rng(0))
+    evolution.mutate(
+        strategy, np.arange(1000), np.array([0, 3], dtype=np.int16), 1.0, np.random.default_rng(0)
+    )
     assert set(np.unique(strategy)) == {0, 3}

@@ -26,7 +26,9 @@ def traced_run(steps: int = 15, **sections) -> tuple[ConcessionModel, pl.DataFra
 @pytest.mark.parametrize("protocol", ["offer-response", "simultaneous"])
 @pytest.mark.parametrize("matching", ["edges", "initiator"])
 def test_every_cost_and_value_is_traced_to_one_give_and_wealth_sums_payoffs(protocol, matching):
-    model, deals = traced_run(deal={"protocol": protocol, "matching": matching, "noise": 0.05, "deals_per_step": 2})
+    model, deals = traced_run(
+        deal={"protocol": protocol, "matching": matching, "noise": 0.05, "deals_per_step": 2}
+    )
     n, k = model.n, model.cost.shape[1]
     cost_given, value_received, wealth = np.zeros(n), np.zeros(n), np.zeros(n)
     for giver, receiver, give, pay in (
@@ -44,7 +46,9 @@ def test_every_cost_and_value_is_traced_to_one_give_and_wealth_sums_payoffs(prot
     assert np.allclose(wealth, model.wealth)
     # Payoff identity per negotiator: S/2 per closed deal + value - cost + BATNA per walked deal.
     s = model.config.deal.surplus
-    expected = s / 2 * model.closed + model.value_received - model.cost_given + model.batna * model.walked
+    expected = (
+        s / 2 * model.closed + model.value_received - model.cost_given + model.batna * model.walked
+    )
     assert np.allclose(model.wealth, expected)
     # Walked deals move nothing.
     walked = deals.filter(pl.col("outcome") == "walked away")
@@ -52,7 +56,11 @@ def test_every_cost_and_value_is_traced_to_one_give_and_wealth_sums_payoffs(prot
 
 
 def test_same_config_and_seed_give_identical_frames():
-    cfg = {**SMALL, "reputation": {"gossip_prob": 0.3, "referral_prob": 0.2}, "deal": {"noise": 0.05}}
+    cfg = {
+        **SMALL,
+        "reputation": {"gossip_prob": 0.3, "referral_prob": 0.2},
+        "deal": {"noise": 0.05},
+    }
     runs = [ConcessionModel(cfg, rng=11).run(20) for _ in range(2)]
     for frame in ("steps_frame", "strategy_frame", "agents_frame"):
         assert_frame_equal(getattr(runs[0], frame)(), getattr(runs[1], frame)())
@@ -78,7 +86,9 @@ def row(model: ConcessionModel, strategy: str) -> dict:
 
 
 def test_a_strong_batna_makes_negotiators_walk_away_and_both_get_their_batna():
-    model = two("reciprocal", "strategic", deal={"batna": {"low": 1.5, "high": 1.5}, "surplus": 2.0})
+    model = two(
+        "reciprocal", "strategic", deal={"batna": {"low": 1.5, "high": 1.5}, "surplus": 2.0}
+    )
     for s in ("reciprocal", "strategic"):
         r = row(model, s)
         assert r["walked"] == r["deals"] == 10
@@ -86,7 +96,9 @@ def test_a_strong_batna_makes_negotiators_walk_away_and_both_get_their_batna():
 
 
 def test_a_weak_batna_keeps_them_dealing():
-    model = two("reciprocal", "strategic", deal={"batna": {"low": 0.2, "high": 0.2}, "surplus": 2.0})
+    model = two(
+        "reciprocal", "strategic", deal={"batna": {"low": 0.2, "high": 0.2}, "surplus": 2.0}
+    )
     assert row(model, "reciprocal")["walked"] == 0
 
 
@@ -96,7 +108,9 @@ def test_an_exploiter_reneges_on_a_conditional_trade_and_the_giver_walks_away_af
 
         def decide(self, deal):
             if deal.role == "open":
-                return Action(give=(0,), ask=(0,), conditional=True, walk=bool(deal.memory["reneged"]))
+                return Action(
+                    give=(0,), ask=(0,), conditional=True, walk=bool(deal.memory["reneged"])
+                )
             return Action()
 
     import sys
@@ -132,7 +146,13 @@ def test_precedent_expectation_follows_what_was_received_and_one_time_framing_mo
     eta, t, b = 0.3, 6, 3.0
     # A naive giver (never frames) against a holdout: the holdout's expectation
     # of it is an exponential average of what it received.
-    plain = two("naive", "holdout", steps=t, behaviour={"expectation_rate": eta}, deal={"protocol": "simultaneous"})
+    plain = two(
+        "naive",
+        "holdout",
+        steps=t,
+        behaviour={"expectation_rate": eta},
+        deal={"protocol": "simultaneous"},
+    )
     assert expectation_of(plain, "holdout") == pytest.approx(b * (1 - (1 - eta) ** t))
 
     class OneTimeGiver(DealStrategy):
@@ -167,7 +187,15 @@ def test_over_giving_raises_the_receivers_demand():
     deal = {"protocol": "simultaneous"}
     items = {"explicit": [{"cost": 1.0, "value": 3.0}] * 3}
     # Three items a deal (> 2): every deal signals desperation.
-    many = two("naive", "holdout", steps=5, behaviour=beh, deal=deal, items=items, strategies={"naive": {"gives_per_deal": 3}})
+    many = two(
+        "naive",
+        "holdout",
+        steps=5,
+        behaviour=beh,
+        deal=deal,
+        items=items,
+        strategies={"naive": {"gives_per_deal": 3}},
+    )
     assert demand_of(many, "holdout") == pytest.approx(5)
     # One item a deal: desperation once the unreturned run exceeds 2 (deals 3, 4, 5).
     run = two("naive", "holdout", steps=5, behaviour=beh, deal=deal, items=items)

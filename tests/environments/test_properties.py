@@ -16,16 +16,36 @@ unit = st.floats(0.0, 1.0, allow_nan=False)
 def configs(draw):
     n = draw(st.integers(6, 40))
     names = draw(st.lists(st.sampled_from(BUILTIN_STRATEGIES), min_size=1, max_size=6, unique=True))
-    weights = np.array(draw(st.lists(st.integers(1, 5), min_size=len(names), max_size=len(names))), float)
+    weights = np.array(
+        draw(st.lists(st.integers(1, 5), min_size=len(names), max_size=len(names))), float
+    )
     shares = weights / weights.sum()
     mix = {name: float(s) for name, s in zip(names, shares, strict=True)}
     mix[names[-1]] = 1.0 - sum(list(mix.values())[:-1])
-    kind = draw(st.sampled_from(["barabasi_albert", "watts_strogatz", "erdos_renyi", "ring", "complete", "communities"]))
+    kind = draw(
+        st.sampled_from(
+            ["barabasi_albert", "watts_strogatz", "erdos_renyi", "ring", "complete", "communities"]
+        )
+    )
     low = draw(st.floats(0.0, 2.0))
     return {
-        "population": {"n": n, "mix": mix, "placement": draw(st.sampled_from(["random", "hubs_first", "hubs_last"]))},
-        "network": {"kind": kind, "m": draw(st.integers(1, 3)), "k": 2 * draw(st.integers(1, 2)), "mean_degree": 3.0, "blocks": 2},
-        "items": {"count": draw(st.integers(1, 4)), "asymmetry": draw(st.floats(0.5, 8.0)), "dispersion": draw(st.floats(0.0, 1.0))},
+        "population": {
+            "n": n,
+            "mix": mix,
+            "placement": draw(st.sampled_from(["random", "hubs_first", "hubs_last"])),
+        },
+        "network": {
+            "kind": kind,
+            "m": draw(st.integers(1, 3)),
+            "k": 2 * draw(st.integers(1, 2)),
+            "mean_degree": 3.0,
+            "blocks": 2,
+        },
+        "items": {
+            "count": draw(st.integers(1, 4)),
+            "asymmetry": draw(st.floats(0.5, 8.0)),
+            "dispersion": draw(st.floats(0.0, 1.0)),
+        },
         "deal": {
             "protocol": draw(st.sampled_from(["offer-response", "simultaneous"])),
             "matching": draw(st.sampled_from(["edges", "initiator"])),
@@ -44,12 +64,18 @@ def configs(draw):
         },
         "reputation": {
             "gossip_prob": draw(unit),
-            "assessment": draw(st.sampled_from(["image_scoring", "simple_standing", "stern_judging", "shunning"])),
+            "assessment": draw(
+                st.sampled_from(["image_scoring", "simple_standing", "stern_judging", "shunning"])
+            ),
             "perception_noise": draw(st.floats(0.0, 0.3)),
             "referral_prob": draw(st.floats(0.0, 0.5)),
             "contact_decay": draw(st.floats(0.0, 0.5)),
         },
-        "evolution": {"rule": draw(st.sampled_from(["none", "imitation", "death-birth", "birth-death"])), "update_every": 3, "mutation_rate": draw(st.floats(0.0, 0.1))},
+        "evolution": {
+            "rule": draw(st.sampled_from(["none", "imitation", "death-birth", "birth-death"])),
+            "update_every": 3,
+            "mutation_rate": draw(st.floats(0.0, 0.1)),
+        },
     }
 
 
@@ -74,9 +100,17 @@ def test_random_valid_configs_run_cleanly(cfg, seed):
 
 
 def state_bytes(n: int, m: int = 3) -> tuple[int, int]:
-    model = ConcessionModel(population={"n": n}, network={"kind": "barabasi_albert", "m": m}, reputation={"gossip_prob": 0.5, "referral_prob": 0.1}, rng=1).run(3)
+    model = ConcessionModel(
+        population={"n": n},
+        network={"kind": "barabasi_albert", "m": m},
+        reputation={"gossip_prob": 0.5, "referral_prob": 0.1},
+        rng=1,
+    ).run(3)
     arrays = sum(a.nbytes for a in vars(model).values() if isinstance(a, np.ndarray))
-    return arrays + model.relationships.nbytes() + model.heard.nbytes(), model.relationships.size + model.n + len(model.heard)
+    return (
+        arrays + model.relationships.nbytes() + model.heard.nbytes(),
+        model.relationships.size + model.n + len(model.heard),
+    )
 
 
 def test_memory_grows_with_negotiators_and_contacts_not_their_square():

@@ -10,7 +10,9 @@ from environments.model import ConcessionModel
 B, C, S, T = 3.0, 1.0, 2.0, 25
 
 
-def donation_game(a: str, b: str, *, w: float = 1.0, steps: int = T, seed: int = 1) -> ConcessionModel:
+def donation_game(
+    a: str, b: str, *, w: float = 1.0, steps: int = T, seed: int = 1
+) -> ConcessionModel:
     mix = {a: 0.5, b: 0.5} if a != b else {a: 1.0}
     model = ConcessionModel(
         population={"n": 2, "mix": mix},
@@ -61,7 +63,9 @@ def test_with_continuation_each_fresh_start_costs_tit_for_tat_one_give():
         model = donation_game("reciprocal", "holdout", w=w, steps=T, seed=seed)
         steps = model.steps_frame()
         ends_before_last = int(steps["fresh_starts"][:-1].sum())
-        assert wealth_of(model, "reciprocal") == pytest.approx(T * S / 2 - C * (1 + ends_before_last))
+        assert wealth_of(model, "reciprocal") == pytest.approx(
+            T * S / 2 - C * (1 + ends_before_last)
+        )
         assert wealth_of(model, "holdout") == pytest.approx(T * S / 2 + B * (1 + ends_before_last))
         fresh_total += int(steps["fresh_starts"].sum())
     # Expected fresh starts: one deal a step, each ends with probability 1 - w.

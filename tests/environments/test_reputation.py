@@ -97,7 +97,11 @@ def test_referrals_create_contacts_and_their_deals_are_counted():
     assert (rel.referrer[start_contacts : rel.size] >= 0).all()
     assert steps["referral_deals"].sum() == traced > 0
     assert agents["referral_deals"].sum() == 2 * traced
-    assert agents["referrals_sent"].sum() == agents["referrals_received"].sum() == steps["referrals"].sum()
+    assert (
+        agents["referrals_sent"].sum()
+        == agents["referrals_received"].sum()
+        == steps["referrals"].sum()
+    )
     # New contacts start trusting: above the stranger's prior on average.
     assert rel.belief[start_contacts : rel.size].mean() > 0.5
 
