@@ -43,7 +43,11 @@ def view(d: int = 1, **over) -> DealView:
         heard=np.zeros(d, bool),
     )
     for key, value in over.items():
-        base[key] = np.broadcast_to(value, np.shape(base[key]) if key in base else (d,)).copy() if key not in ("rng", "surplus", "continuation", "recognition") else value
+        base[key] = (
+            np.broadcast_to(value, np.shape(base[key]) if key in base else (d,)).copy()
+            if key not in ("rng", "surplus", "continuation", "recognition")
+            else value
+        )
     return DealView(**base)
 
 
@@ -54,7 +58,9 @@ def offer(give=0, conditional=False, ask=0, perceived=None, weak=False, **over) 
     v.offer_conditional = np.array([conditional])
     v.offer_ask = np.array([ask], np.int64)
     v.offer_framed = np.array([True])
-    v.offer_perceived = np.array([float(VALUE[0] if give and perceived is None else perceived or 0.0)])
+    v.offer_perceived = np.array(
+        [float(VALUE[0] if give and perceived is None else perceived or 0.0)]
+    )
     v.reads_weakness = np.array([weak])
     return v
 
@@ -116,7 +122,11 @@ class TestTransactional:
     def test_accepts_a_trade_when_it_gets_more_than_it_gives(self):
         assert Transactional().respond(offer(give=1, conditional=True, ask=1)).accept[0]
         # asked for item 1 (costs 2) against a gift perceived at 1: refuses.
-        assert not Transactional().respond(offer(give=1, conditional=True, ask=2, perceived=1.0)).accept[0]
+        assert (
+            not Transactional()
+            .respond(offer(give=1, conditional=True, ask=2, perceived=1.0))
+            .accept[0]
+        )
 
     def test_takes_gifts_without_returning_them(self):
         assert Transactional().respond(offer(give=1)).give[0] == 0
@@ -135,8 +145,22 @@ class TestExploitative:
 
     def test_reneges_more_as_demand_escalates(self):
         strat = Exploitative({"renege_prob": 0.2})
-        low = np.mean([strat.respond(offer(give=1, conditional=True, ask=1, rng=np.random.default_rng(i))).renege[0] for i in range(400)])
-        high = np.mean([strat.respond(offer(give=1, conditional=True, ask=1, demand=5.0, rng=np.random.default_rng(i))).renege[0] for i in range(400)])
+        low = np.mean(
+            [
+                strat.respond(
+                    offer(give=1, conditional=True, ask=1, rng=np.random.default_rng(i))
+                ).renege[0]
+                for i in range(400)
+            ]
+        )
+        high = np.mean(
+            [
+                strat.respond(
+                    offer(give=1, conditional=True, ask=1, demand=5.0, rng=np.random.default_rng(i))
+                ).renege[0]
+                for i in range(400)
+            ]
+        )
         assert high > low + 0.3
 
     def test_walks_when_the_gifts_stop(self):
@@ -164,12 +188,16 @@ class TestStrategic:
         assert strat.open(view(met=True, streak=1, idle=2, belief=0.6)).give[0] != 0
 
     def test_asks_for_a_return_after_an_unreturned_give(self):
-        out = Strategic({"pause": 0, "patience": 5}).open(view(met=True, streak=1, idle=1, belief=0.6))
+        out = Strategic({"pause": 0, "patience": 5}).open(
+            view(met=True, streak=1, idle=1, belief=0.6)
+        )
         assert out.conditional[0] and out.ask[0] != 0
 
     def test_checklist_failing_means_no_give(self):
         # one-off market, low ratio, no ask, unknown partner with low belief: 1 point (frames) < 3
-        v = view(continuation=0.0, value_partner=[1.0, 1.0], value_me=[1.0, 1.0], belief=0.2, met=True)
+        v = view(
+            continuation=0.0, value_partner=[1.0, 1.0], value_me=[1.0, 1.0], belief=0.2, met=True
+        )
         assert Strategic().checklist(v)[0] == 1
         assert Strategic().open(v).give[0] == 0
 
@@ -196,7 +224,9 @@ class TestNaiveAndHoldout:
         assert r.give[0] == 0 and not r.accept[0] and not r.walk[0]
 
 
-@pytest.mark.parametrize("cls", [Reciprocal, Transactional, Exploitative, Strategic, Naive, Holdout])
+@pytest.mark.parametrize(
+    "cls", [Reciprocal, Transactional, Exploitative, Strategic, Naive, Holdout]
+)
 def test_batch_decisions_are_arrays_of_the_batch_length(cls):
     v = view(d=5)
     out = cls().open(v)
