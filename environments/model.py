@@ -125,6 +125,9 @@ class ConcessionModel(mesa.Model):
             dtype=np.int16,
         )
         self.strategy = lookup[placed]
+        self.placed = placed.astype(
+            np.int16
+        )  # index into the mix: the strategy placed before any replacement
         self.cost, self.value = draw_valuations(cfg.items, self.n, self.rng)
         self.batna = self.rng.uniform(cfg.deal.batna.low, cfg.deal.batna.high, self.n)
         self.relationships = Relationships(self.n, self.graph.edges, cfg.reputation.initial_belief)
@@ -861,6 +864,9 @@ class ConcessionModel(mesa.Model):
             {
                 "agent_id": np.arange(self.n, dtype=np.int64),
                 "strategy": names[self.strategy].tolist(),
+                "placed_as": np.array(list(self.config.population.mix), dtype=object)[
+                    self.placed
+                ].tolist(),
                 "degree": self.degree.astype(np.int64),
                 "contacts": self.relationships.contacts_count().astype(np.int64),
                 "batna": self.batna,
@@ -933,11 +939,34 @@ class ConcessionModel(mesa.Model):
             "gini": gini(self.wealth),
             "wall_time": self._wall,
         }
+        out["referral_deal_share"] = _ratio(float(agents["referral_deals"].sum()), deals)
+        out["referrals"] = float(steps["referrals"].sum())
+        out["new_contacts"] = float(steps["new_contacts"].sum())
+        out["mean_reputation"] = float(np.nanmean(self.reputation())) if self.n else float("nan")
         for row in self.totals_by_strategy().iter_rows(named=True):
             s = row["strategy"]
             out[f"payoff_per_deal_{s}"] = row["payoff_per_deal"]
             out[f"wealth_mean_{s}"] = row["wealth_mean"]
             out[f"share_{s}"] = row["negotiators"] / self.n
+        # By the strategy placed at the start: a paired counterfactual compares
+        # the same negotiators with and without the replacement.
+        placed = (
+            agents.group_by("placed_as", maintain_order=True)
+            .agg(
+                pl.col("wealth").sum(),
+                pl.col("deals").sum(),
+                pl.col("wealth").mean().alias("wealth_mean"),
+                pl.col("referral_deals").sum(),
+                pl.col("reputation").mean(),
+            )
+            .sort("placed_as")
+        )
+        for row in placed.iter_rows(named=True):
+            s = row["placed_as"]
+            out[f"placed_payoff_per_deal_{s}"] = _ratio(row["wealth"], row["deals"])
+            out[f"placed_wealth_mean_{s}"] = row["wealth_mean"]
+            out[f"placed_referral_deal_share_{s}"] = _ratio(row["referral_deals"], row["deals"])
+            out[f"placed_reputation_{s}"] = row["reputation"]
         return out
 
     def release(self) -> None:
