@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -43,45 +44,97 @@ class StrategyParams(BaseModel):
 # --------------------------------------------------------------------------- views
 
 
-@dataclass
+# The fields of a DealView, each an array with one entry (or row) per deal.
+VIEW_FIELDS: dict[str, str] = {
+    "cost_me": "(D, K) what each item costs me to give",
+    "value_me": "(D, K) what each item is worth to me",
+    "cost_partner": "(D, K) what each item costs the partner",
+    "value_partner": "(D, K) what each item is worth to the partner",
+    "batna_me": "my outside option",
+    "met": "we have dealt in this relationship",
+    "last_received": "perceived value the partner gave me last deal",
+    "received_total": "perceived value received in this relationship",
+    "streak": "my gives in a row the partner has not returned",
+    "partner_streak": "the partner's gives in a row I have not returned",
+    "idle": "deals since my last give to the partner",
+    "expectation": "what I expect to receive from the partner (perceived value)",
+    "demand": "my demand level toward the partner (escalation)",
+    "belief": "my belief that the partner is good (0..1)",
+    "reneged": "the partner reneged on me in this relationship",
+    "heard": "I know something of the partner (dealt or heard): not a stranger",
+    "offer_give": "responding: the items offered (mask)",
+    "offer_conditional": "responding: the offer is conditional on offer_ask",
+    "offer_ask": "responding: the items asked in return (mask)",
+    "offer_framed": "responding: the offer's value was communicated",
+    "offer_perceived": "responding: perceived value to me of the offered give",
+    "reads_weakness": "responding: I read this give as weakness (my BATNA is strong)",
+}
+
+
 class DealView:
     """What one side knows when it decides, for a batch of D deals (arrays of length D).
 
     Memory fields are this side's memory of its relationship with the partner
     (cleared when the relationship ends); `belief` is its belief about the
     partner's reputation, which survives a relationship's end. `offer_*`
-    fields are set only when responding.
+    fields are set only when responding. See `VIEW_FIELDS` for every field.
+
+    Fields are given as keywords, or read on first use through `loader`
+    (the model's way: a strategy pays only for the fields it reads).
     """
 
-    me: np.ndarray
-    partner: np.ndarray
-    rng: np.random.Generator
-    surplus: float
-    continuation: float
-    recognition: float
-    initial_belief: float
-    cost_me: np.ndarray  # (D, K) what each item costs me to give
-    value_me: np.ndarray  # (D, K) what each item is worth to me
-    cost_partner: np.ndarray  # (D, K)
-    value_partner: np.ndarray  # (D, K)
-    batna_me: np.ndarray
-    met: np.ndarray  # we have dealt in this relationship
-    last_received: np.ndarray  # perceived value the partner gave me last deal
-    received_total: np.ndarray  # perceived value received in this relationship
-    streak: np.ndarray  # my gives in a row the partner has not returned
-    partner_streak: np.ndarray  # the partner's gives in a row I have not returned
-    idle: np.ndarray  # deals since my last give to the partner
-    expectation: np.ndarray  # what I expect to receive from the partner (perceived value)
-    demand: np.ndarray  # my demand level toward the partner (escalation)
-    belief: np.ndarray  # my belief that the partner is good (0..1)
-    reneged: np.ndarray  # the partner reneged on me in this relationship
-    heard: np.ndarray  # I know something of the partner (dealt or heard), not a stranger
-    offer_give: Mask | None = None
-    offer_conditional: np.ndarray | None = None
-    offer_ask: Mask | None = None
-    offer_framed: np.ndarray | None = None
-    offer_perceived: np.ndarray | None = None  # perceived value to me of the offered give
-    reads_weakness: np.ndarray | None = None  # I read this give as weakness (my BATNA is strong)
+    def __init__(
+        self,
+        me: np.ndarray,
+        partner: np.ndarray,
+        rng: np.random.Generator,
+        surplus: float,
+        continuation: float,
+        recognition: float,
+        initial_belief: float,
+        loader: Callable[[DealView, str], np.ndarray] | None = None,
+        **fields: np.ndarray,
+    ) -> None:
+        self.me = me
+        self.partner = partner
+        self.rng = rng
+        self.surplus = surplus
+        self.continuation = continuation
+        self.recognition = recognition
+        self.initial_belief = initial_belief
+        self.loader = loader
+        for name, value in fields.items():
+            if name not in VIEW_FIELDS and name != "rows":
+                raise TypeError(f"DealView has no field {name!r}")
+            setattr(self, name, value)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        # Called only for fields not set yet: load them once, on first use.
+        loader = self.__dict__.get("loader")
+        if loader is None or name not in VIEW_FIELDS:
+            raise AttributeError(name)
+        value = loader(self, name)
+        setattr(self, name, value)
+        return value
+
+    def subset(self, rows: np.ndarray) -> DealView:
+        """The same view restricted to some deals; loaded fields are sliced, the rest stay lazy."""
+        fields = {
+            name: value[rows]
+            for name, value in vars(self).items()
+            if (name in VIEW_FIELDS or name == "rows") and value is not None
+        }
+        return DealView(
+            self.me[rows],
+            self.partner[rows],
+            self.rng,
+            self.surplus,
+            self.continuation,
+            self.recognition,
+            self.initial_belief,
+            self.loader,
+            **fields,
+        )
 
     def __len__(self) -> int:
         return len(self.me)
@@ -101,8 +154,11 @@ class DealView:
 
     def give_ratio_order(self) -> np.ndarray:
         """Items per deal, best first by value to the partner per unit of my cost."""
-        ratio = self.value_partner / np.maximum(self.cost_me, 1e-12)
-        return np.argsort(-ratio, axis=1, kind="stable")
+        order = self.__dict__.get("_order")
+        if order is None:
+            ratio = self.value_partner / np.maximum(self.cost_me, 1e-12)
+            order = self._order = np.argsort(-ratio, axis=1, kind="stable")
+        return order
 
     def best_gives(self, count: np.ndarray | int) -> Mask:
         """The `count` items with the best partner-value / own-cost ratio, per deal."""
@@ -180,12 +236,7 @@ def mask_total(mask: Mask, per_item: np.ndarray) -> np.ndarray:
 
 def mask_count(mask: Mask) -> np.ndarray:
     """Number of items in each mask."""
-    mask = np.asarray(mask, dtype=np.uint64)
-    count = np.zeros(mask.shape, dtype=np.int64)
-    while np.any(mask):
-        count += (mask & np.uint64(1)).astype(np.int64)
-        mask = mask >> np.uint64(1)
-    return count
+    return np.bitwise_count(np.asarray(mask, dtype=np.int64)).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- actions

@@ -14,6 +14,7 @@ fixed order, so a seed fixes the run.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,9 @@ class ConcessionModel(mesa.Model):
         fresh = 0
         self._last_deals: list[tuple[np.ndarray, ...]] = []
         self._heard_of: list[tuple[np.ndarray, ...]] = []
-        for rows in self._rounds(pair):
+        # Under `edges` matching every contact deals once: a single round.
+        rounds = [slice(None)] if self.config.deal.matching == "edges" else self._rounds(pair)
+        for rows in rounds:
             fresh += self._play(a[rows], b[rows], pair[rows], side_a[rows], counters)
         spread = self._word_of_mouth()
         decayed = self._decay_contacts()
@@ -259,187 +262,158 @@ class ConcessionModel(mesa.Model):
             return [np.arange(len(pair))]
         return [np.flatnonzero(occurrence == r) for r in range(int(occurrence.max()) + 1)]
 
-    def _view(
-        self, me: np.ndarray, partner: np.ndarray, pair: np.ndarray, side: np.ndarray
-    ) -> DealView:
+    def _view(self, me: np.ndarray, partner: np.ndarray, pair: np.ndarray, side: np.ndarray) -> DealView:
+        """A lazy view for one side of a round of deals: fields are gathered when a strategy reads them."""
         rel = self.relationships
         cfg = self.config
+
+        def load(view: DealView, name: str) -> np.ndarray:
+            if name == "cost_me":
+                return self.cost[view.me]
+            if name == "value_me":
+                return self.value[view.me]
+            if name == "cost_partner":
+                return self.cost[view.partner]
+            if name == "value_partner":
+                return self.value[view.partner]
+            if name == "batna_me":
+                return self.batna[view.me]
+            flat = 2 * pair[view.rows] + side[view.rows]
+            if name == "partner_streak":
+                return rel.streak.reshape(-1)[flat ^ 1]
+            if name == "heard":
+                return rel.heard.reshape(-1)[flat] | rel.met.reshape(-1)[flat]
+            return getattr(rel, name).reshape(-1)[flat]
+
         return DealView(
-            me=me,
-            partner=partner,
-            rng=self.rng,
-            surplus=cfg.deal.surplus,
-            continuation=cfg.deal.continuation,
-            recognition=cfg.deal.recognition,
-            initial_belief=cfg.reputation.initial_belief,
-            cost_me=self.cost[me],
-            value_me=self.value[me],
-            cost_partner=self.cost[partner],
-            value_partner=self.value[partner],
-            batna_me=self.batna[me],
-            met=rel.met[pair, side],
-            last_received=rel.last_received[pair, side],
-            received_total=rel.received_total[pair, side],
-            streak=rel.streak[pair, side],
-            partner_streak=rel.streak[pair, 1 - side],
-            idle=rel.idle[pair, side],
-            expectation=rel.expectation[pair, side],
-            demand=rel.demand[pair, side],
-            belief=rel.belief[pair, side],
-            reneged=rel.reneged[pair, side],
-            heard=rel.heard[pair, side] | rel.met[pair, side],
+            me,
+            partner,
+            self.rng,
+            cfg.deal.surplus,
+            cfg.deal.continuation,
+            cfg.deal.recognition,
+            cfg.reputation.initial_belief,
+            load,
+            rows=np.arange(len(me)),
         )
 
-    def _by_strategy(
-        self, me: np.ndarray, method: str, view: DealView, out: Opening | Response
-    ) -> None:
+    def _by_strategy(self, me: np.ndarray, method: str, view: DealView, out: Opening | Response) -> None:
         """Ask each strategy, in a fixed order, for its decisions on the deals where `me` plays it."""
         strat = self.strategy[me]
-        for s, strategy in enumerate(self.strategies):
-            rows = np.flatnonzero(strat == s)
-            if len(rows) == 0:
-                continue
-            sub = view_subset(view, rows)
+        present = np.flatnonzero(np.bincount(strat, minlength=len(self.strategies)))
+        for s in present:
+            strategy = self.strategies[s]
+            if len(present) == 1:  # one strategy plays every deal: no split needed
+                rows, sub = slice(None), view
+            else:
+                rows = np.flatnonzero(strat == s)
+                sub = view.subset(rows)
             decided = getattr(strategy, method)(sub)
             for name in vars(out):
                 getattr(out, name)[rows] = getattr(decided, name)
 
-    def _perceive(
-        self, give: np.ndarray, framed: np.ndarray, values: np.ndarray, giver_best: np.ndarray
-    ) -> np.ndarray:
+    def _perceive(self, give: np.ndarray, framed: np.ndarray, values: np.ndarray, giver_best: Callable) -> np.ndarray:
         """Perceived value of a give: framing, recognition, then perception noise (misread move)."""
         deal = self.config.deal
         true = mask_total(give, values)
         seen = perceive(true, framed, deal.recognition)
         if deal.perception_noise > 0:
             misread = self.rng.random(len(give)) < deal.perception_noise
-            imagined = perceive(mask_total(giver_best, values), framed, deal.recognition)
+            imagined = perceive(mask_total(giver_best(), values), framed, deal.recognition)
             seen = np.where(misread, np.where(give != 0, 0.0, imagined), seen)
         return seen
 
-    def _play(
-        self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, side_a: np.ndarray, counters: dict
-    ) -> int:
+    def _play(self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, side_a: np.ndarray, counters: dict) -> int:
         """Play one round of deals (each contact at most once); returns relationships ended."""
         cfg = self.config
         deal = cfg.deal
         rel = self.relationships
         side_b = 1 - side_a
         d = len(a)
-        view_a = self._view(a, b, pair, side_a)
-        best_a = game.best_item(view_a.cost_me, view_a.value_partner)
-        best_b = game.best_item(view_a.cost_partner, view_a.value_me)
+        cost_a, cost_b, value_a, value_b = self.cost[a], self.cost[b], self.value[a], self.value[b]
+        # Each side's single best give (for noise that turns "nothing" into a give), when needed.
+        best_a = _once(lambda: game.best_item(cost_a, value_b))
+        best_b = _once(lambda: game.best_item(cost_b, value_a))
+        noise = deal.noise
 
+        view_a = self._view(a, b, pair, side_a)
         opening = Opening.nothing(d)
         self._by_strategy(a, "open", view_a, opening)
-        opening.give = game.flip(opening.give, best_a, deal.noise, self.rng)
+        if noise > 0:
+            opening.give = game.flip(opening.give, best_a(), noise, self.rng)
 
+        view_b = self._view(b, a, pair, side_b)
         if deal.protocol == "simultaneous":
-            view_b = self._view(b, a, pair, side_b)
             opening_b = Opening.nothing(d)
             self._by_strategy(b, "open", view_b, opening_b)
-            opening_b.give = game.flip(opening_b.give, best_b, deal.noise, self.rng)
+            if noise > 0:
+                opening_b.give = game.flip(opening_b.give, best_b(), noise, self.rng)
             give_a, give_b = game.transfers_simultaneous(opening, opening_b)
             walked_a, walked_b = opening.walk, opening_b.walk
             reneged = np.zeros(d, dtype=bool)
             framed_b, one_time_b = opening_b.framed, opening_b.one_time
-            weak_b = np.zeros(d, dtype=bool)
         else:
-            view_b = self._view(b, a, pair, side_b)
             view_b.offer_give = opening.give
             view_b.offer_conditional = opening.conditional
             view_b.offer_ask = opening.ask
             view_b.offer_framed = opening.framed
-            view_b.offer_perceived = self._perceive(
-                opening.give, opening.framed, view_b.value_me, best_a
-            )
+            view_b.offer_perceived = self._perceive(opening.give, opening.framed, value_b, best_a)
             weak_b = self._reads_weakness(b, opening.give)
             view_b.reads_weakness = weak_b
             response = Response.nothing(d)
             self._by_strategy(b, "respond", view_b, response)
             give_a, give_b, reneged = game.transfers_offer_response(opening, response)
-            give_b = game.flip(
-                give_b, np.where(opening.conditional, opening.ask, best_b), deal.noise, self.rng
-            )
+            if noise > 0:
+                give_b = game.flip(give_b, np.where(opening.conditional, opening.ask, best_b()), noise, self.rng)
             walked_a, walked_b = opening.walk, response.walk
-            framed_b = np.zeros(d, dtype=bool)
-            one_time_b = np.zeros(d, dtype=bool)
+            framed_b = one_time_b = np.zeros(d, dtype=bool)
 
         walked = walked_a | walked_b
         out = game.payoffs(
             give_a, give_b, walked, walked_a, walked_b, reneged, deal.surplus,
-            self.batna[a], self.batna[b], view_a.cost_me, view_a.cost_partner, view_a.value_me, view_a.value_partner,
+            self.batna[a], self.batna[b], cost_a, cost_b, value_a, value_b,
         )  # fmt: skip
         closed = ~walked
-        seen_by_b = np.where(
-            closed, self._perceive(out.give_a, opening.framed, view_a.value_partner, best_a), 0.0
-        )
-        seen_by_a = np.where(
-            closed, self._perceive(out.give_b, framed_b, view_a.value_me, best_b), 0.0
-        )
-
-        # Memory of both sides: precedent, satisfaction, streaks, demand. Each
-        # side reads the partner's streak as it was before this round, so the
-        # order of the two updates does not matter.
-        streak_a, streak_b = rel.streak[pair, side_a].copy(), rel.streak[pair, side_b].copy()
+        seen_by_b = np.where(closed, self._perceive(out.give_a, opening.framed, value_b, best_a), 0.0)
+        seen_by_a = np.where(closed, self._perceive(out.give_b, framed_b, value_a, best_b), 0.0)
         # A gift the initiator received (the answer, or a simultaneous give) can be read as weakness too.
         weak_a = self._reads_weakness(a, out.give_b)
         if deal.protocol == "simultaneous":
             weak_b = self._reads_weakness(b, out.give_a)
-        satisfied_a = self._remember(
-            pair,
-            side_a,
-            closed,
-            out.give_a,
-            out.give_b,
-            seen_by_a,
-            out.cost_a,
-            one_time_b,
-            weak_a,
-            streak_b,
+
+        # Memory of both sides at once: precedent, satisfaction, streaks,
+        # demand, direct experience. Index i of the stacked arrays is side a
+        # of deal i, index d + i its side b.
+        both = np.concatenate
+        satisfaction = self._remember(
+            both([pair, pair]),
+            both([side_a, side_b]),
+            both([closed, closed]),
+            both([out.give_a, out.give_b]),
+            both([out.give_b, out.give_a]),
+            both([seen_by_a, seen_by_b]),
+            both([out.cost_a, out.cost_b]),
+            both([one_time_b, opening.one_time]),
+            both([weak_a, weak_b]),
         )
-        satisfied_b = self._remember(
-            pair,
-            side_b,
-            closed,
-            out.give_b,
-            out.give_a,
-            seen_by_b,
-            out.cost_b,
-            opening.one_time,
-            weak_b,
-            streak_a,
-        )
-        # Direct experience: each side assesses the partner's action toward it.
-        rate = cfg.reputation.belief_rate
-        pc = pair[closed]
-        for side, partner_gave in ((side_a, out.give_b), (side_b, out.give_a)):
-            sc = side[closed]
-            rel.belief[pc, sc] = move(
-                rel.belief[pc, sc], (partner_gave[closed] != 0).astype(float), rate
-            )
-            rel.heard[pc, sc] = True
         self._heard_of.append(
             (
                 a[closed],
                 b[closed],
                 out.give_a[closed] != 0,
                 out.give_b[closed] != 0,
-                satisfied_a[closed],
-                satisfied_b[closed],
+                satisfaction[:d][closed],
+                satisfaction[d:][closed],
             )
         )
         rel.reneged[pair[out.reneged], side_a[out.reneged]] = True
-        rel.deals[pair, side_a] += 1
-        rel.deals[pair, side_b] += 1
+        rel.deals[pair] += 1
         rel.last_used[pair] = self.steps
 
         self._account(a, b, pair, out, counters)
         gave = (out.give_a != 0).astype(np.int8) + (out.give_b != 0)
         code = np.where(out.walked, 3, np.select([gave == 2, gave == 1], [0, 1], 2))
-        self._last_deals.append(
-            (a, b, pair, code, out.give_a, out.give_b, out.payoff_a, out.payoff_b)
-        )
+        self._last_deals.append((a, b, pair, code, out.give_a, out.give_b, out.payoff_a, out.payoff_b))
 
         # The shadow of the future: each relationship ends with probability 1 - w.
         if deal.continuation < 1.0:
@@ -473,43 +447,51 @@ class ConcessionModel(mesa.Model):
         cost: np.ndarray,
         one_time: np.ndarray,
         weak: np.ndarray,
-        partner_streak: np.ndarray,
     ) -> np.ndarray:
-        """Update one side's memory after a round of deals; returns its satisfaction per deal (0 if walked)."""
+        """Update the memory of both sides of a round's deals (stacked: a sides, then b sides).
+
+        Only closed deals change memory. Returns each side's satisfaction (0 where walked).
+        """
         rel = self.relationships
         beh = self.config.behaviour
-        p, s = pair[closed], side[closed]
-        gave, got, seen, cost = gave[closed], got[closed], seen[closed], cost[closed]
-        one_time, weak, partner_streak = one_time[closed], weak[closed], partner_streak[closed]
-        expectation = rel.expectation[p, s]
+        keep = np.flatnonzero(closed)
+        flat = 2 * pair[keep] + side[keep]
+        gave, got, seen, cost = gave[keep], got[keep], seen[keep], cost[keep]
+        gave_any, got_any = gave != 0, got != 0
+        expectation_flat = rel.expectation.reshape(-1)
+        streak_flat = rel.streak.reshape(-1)
+        expectation = expectation_flat[flat]
+        # Each side reads the partner's streak as it was before this round.
+        partner_streak = streak_flat[flat ^ 1]
         # Satisfaction: perceived value received against what was expected (at
         # least the reciprocity norm times what it gave); losses weigh more.
-        reference = np.maximum(expectation, beh.reciprocity_norm * cost)
-        diff = seen - reference
+        diff = seen - np.maximum(expectation, beh.reciprocity_norm * cost)
         satisfaction = np.zeros(len(pair))
-        satisfaction[closed] = np.where(diff >= 0, diff, beh.loss_aversion * diff)
+        satisfaction[keep] = np.where(diff >= 0, diff, beh.loss_aversion * diff)
         # Precedent: the expectation moves toward what was received; a gift
         # framed as a one-time exception moves it less.
-        rate = beh.expectation_rate * np.where(one_time & (got != 0), beh.exception_weight, 1.0)
-        rel.expectation[p, s] = expectation + rate * (seen - expectation)
-        rel.met[p, s] = True
-        rel.last_received[p, s] = seen
-        rel.received_total[p, s] += seen
-        gave_any, got_any = gave != 0, got != 0
-        rel.streak[p, s] = np.where(got_any, 0, rel.streak[p, s] + gave_any)
-        rel.idle[p, s] = np.where(gave_any, 0, rel.idle[p, s] + 1)
+        rate = beh.expectation_rate * np.where(one_time[keep] & got_any, beh.exception_weight, 1.0)
+        expectation_flat[flat] = expectation + rate * (seen - expectation)
+        rel.met.reshape(-1)[flat] = True
+        rel.last_received.reshape(-1)[flat] = seen
+        rel.received_total.reshape(-1)[flat] += seen
+        streak_flat[flat] = np.where(got_any, 0, streak_flat[flat] + gave_any)
+        idle_flat = rel.idle.reshape(-1)
+        idle_flat[flat] = np.where(gave_any, 0, idle_flat[flat] + 1)
         # Over-giving (many items in a deal, or a long run of gives without
         # return) and gifts read as weakness raise the receiver's demand
         # toward the giver; it relaxes at the expectation rate when nothing is given.
         partner_streak_after = np.where(gave_any, 0, partner_streak + got_any)
         desperate = got_any & (
-            (mask_count(got) > beh.desperation_threshold)
-            | (partner_streak_after > beh.desperation_threshold)
+            (mask_count(got) > beh.desperation_threshold) | (partner_streak_after > beh.desperation_threshold)
         )
-        demand = rel.demand[p, s]
-        rel.demand[p, s] = np.where(
-            got_any, demand + desperate + weak, demand * (1.0 - beh.expectation_rate)
-        )
+        demand_flat = rel.demand.reshape(-1)
+        demand = demand_flat[flat]
+        demand_flat[flat] = np.where(got_any, demand + desperate + weak[keep], demand * (1.0 - beh.expectation_rate))
+        # Direct experience: each side assesses the partner's action toward it.
+        belief_flat = rel.belief.reshape(-1)
+        belief_flat[flat] = move(belief_flat[flat], got_any.astype(np.float64), self.config.reputation.belief_rate)
+        rel.heard.reshape(-1)[flat] = True
         return satisfaction
 
     def _account(
@@ -975,12 +957,16 @@ class ConcessionModel(mesa.Model):
         self._agents.clear()
 
 
-def view_subset(view: DealView, rows: np.ndarray) -> DealView:
-    """The same view restricted to some deals."""
-    fields = {}
-    for name, value in vars(view).items():
-        fields[name] = value[rows] if isinstance(value, np.ndarray) else value
-    return DealView(**fields)
+def _once(make: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
+    """A function computing `make()` on its first call only."""
+    cache: list[np.ndarray] = []
+
+    def get() -> np.ndarray:
+        if not cache:
+            cache.append(make())
+        return cache[0]
+
+    return get
 
 
 def _ratio(num: float, den: float) -> float:
