@@ -38,7 +38,7 @@ def configs(draw):
             "kind": kind,
             "m": draw(st.integers(1, 3)),
             "k": 2 * draw(st.integers(1, 2)),
-            "mean_degree": 3.0,
+            "mean_degree": 2.0,
             "blocks": 2,
         },
         "items": {
