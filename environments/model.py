@@ -262,7 +262,9 @@ class ConcessionModel(mesa.Model):
             return [np.arange(len(pair))]
         return [np.flatnonzero(occurrence == r) for r in range(int(occurrence.max()) + 1)]
 
-    def _view(self, me: np.ndarray, partner: np.ndarray, pair: np.ndarray, side: np.ndarray) -> DealView:
+    def _view(
+        self, me: np.ndarray, partner: np.ndarray, pair: np.ndarray, side: np.ndarray
+    ) -> DealView:
         """A lazy view for one side of a round of deals: fields are gathered when a strategy reads them."""
         rel = self.relationships
         cfg = self.config
@@ -297,7 +299,9 @@ class ConcessionModel(mesa.Model):
             rows=np.arange(len(me)),
         )
 
-    def _by_strategy(self, me: np.ndarray, method: str, view: DealView, out: Opening | Response) -> None:
+    def _by_strategy(
+        self, me: np.ndarray, method: str, view: DealView, out: Opening | Response
+    ) -> None:
         """Ask each strategy, in a fixed order, for its decisions on the deals where `me` plays it."""
         strat = self.strategy[me]
         present = np.flatnonzero(np.bincount(strat, minlength=len(self.strategies)))
@@ -312,7 +316,9 @@ class ConcessionModel(mesa.Model):
             for name in vars(out):
                 getattr(out, name)[rows] = getattr(decided, name)
 
-    def _perceive(self, give: np.ndarray, framed: np.ndarray, values: np.ndarray, giver_best: Callable) -> np.ndarray:
+    def _perceive(
+        self, give: np.ndarray, framed: np.ndarray, values: np.ndarray, giver_best: Callable
+    ) -> np.ndarray:
         """Perceived value of a give: framing, recognition, then perception noise (misread move)."""
         deal = self.config.deal
         true = mask_total(give, values)
@@ -323,7 +329,9 @@ class ConcessionModel(mesa.Model):
             seen = np.where(misread, np.where(give != 0, 0.0, imagined), seen)
         return seen
 
-    def _play(self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, side_a: np.ndarray, counters: dict) -> int:
+    def _play(
+        self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, side_a: np.ndarray, counters: dict
+    ) -> int:
         """Play one round of deals (each contact at most once); returns relationships ended."""
         cfg = self.config
         deal = cfg.deal
@@ -364,7 +372,9 @@ class ConcessionModel(mesa.Model):
             self._by_strategy(b, "respond", view_b, response)
             give_a, give_b, reneged = game.transfers_offer_response(opening, response)
             if noise > 0:
-                give_b = game.flip(give_b, np.where(opening.conditional, opening.ask, best_b()), noise, self.rng)
+                give_b = game.flip(
+                    give_b, np.where(opening.conditional, opening.ask, best_b()), noise, self.rng
+                )
             walked_a, walked_b = opening.walk, response.walk
             framed_b = one_time_b = np.zeros(d, dtype=bool)
 
@@ -374,7 +384,9 @@ class ConcessionModel(mesa.Model):
             self.batna[a], self.batna[b], cost_a, cost_b, value_a, value_b,
         )  # fmt: skip
         closed = ~walked
-        seen_by_b = np.where(closed, self._perceive(out.give_a, opening.framed, value_b, best_a), 0.0)
+        seen_by_b = np.where(
+            closed, self._perceive(out.give_a, opening.framed, value_b, best_a), 0.0
+        )
         seen_by_a = np.where(closed, self._perceive(out.give_b, framed_b, value_a, best_b), 0.0)
         # A gift the initiator received (the answer, or a simultaneous give) can be read as weakness too.
         weak_a = self._reads_weakness(a, out.give_b)
@@ -413,7 +425,9 @@ class ConcessionModel(mesa.Model):
         self._account(a, b, pair, out, counters)
         gave = (out.give_a != 0).astype(np.int8) + (out.give_b != 0)
         code = np.where(out.walked, 3, np.select([gave == 2, gave == 1], [0, 1], 2))
-        self._last_deals.append((a, b, pair, code, out.give_a, out.give_b, out.payoff_a, out.payoff_b))
+        self._last_deals.append(
+            (a, b, pair, code, out.give_a, out.give_b, out.payoff_a, out.payoff_b)
+        )
 
         # The shadow of the future: each relationship ends with probability 1 - w.
         if deal.continuation < 1.0:
@@ -483,14 +497,19 @@ class ConcessionModel(mesa.Model):
         # toward the giver; it relaxes at the expectation rate when nothing is given.
         partner_streak_after = np.where(gave_any, 0, partner_streak + got_any)
         desperate = got_any & (
-            (mask_count(got) > beh.desperation_threshold) | (partner_streak_after > beh.desperation_threshold)
+            (mask_count(got) > beh.desperation_threshold)
+            | (partner_streak_after > beh.desperation_threshold)
         )
         demand_flat = rel.demand.reshape(-1)
         demand = demand_flat[flat]
-        demand_flat[flat] = np.where(got_any, demand + desperate + weak[keep], demand * (1.0 - beh.expectation_rate))
+        demand_flat[flat] = np.where(
+            got_any, demand + desperate + weak[keep], demand * (1.0 - beh.expectation_rate)
+        )
         # Direct experience: each side assesses the partner's action toward it.
         belief_flat = rel.belief.reshape(-1)
-        belief_flat[flat] = move(belief_flat[flat], got_any.astype(np.float64), self.config.reputation.belief_rate)
+        belief_flat[flat] = move(
+            belief_flat[flat], got_any.astype(np.float64), self.config.reputation.belief_rate
+        )
         rel.heard.reshape(-1)[flat] = True
         return satisfaction
 
@@ -552,32 +571,47 @@ class ConcessionModel(mesa.Model):
 
     # ------------------------------------------------------------------ word of mouth
 
-    def adjacency(self) -> tuple[np.ndarray, np.ndarray]:
-        """Current contacts as (indptr, neighbours); rebuilt only when contacts change."""
+    def adjacency(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Current contacts as (indptr, neighbours, pair index); rebuilt only when contacts change."""
         if self._adjacency is None:
             rel = self.relationships
             pairs = rel.active_pairs()
-            self._adjacency = adjacency(self.n, rel.u[pairs], rel.v[pairs])
+            indptr, nbrs, contact = adjacency(self.n, rel.u[pairs], rel.v[pairs])
+            self._adjacency = (indptr, nbrs, pairs[contact])
         return self._adjacency
 
-    def belief_of(self, holder: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """What `holder` believes of `target`: from the contact arrays, or from what it heard."""
+    def _locate(self, holder: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Where `holder`'s belief about `target` lives: a flat index into the contact arrays, or -1."""
         rel = self.relationships
         pair = rel.find(holder, target)
         on_pair = pair >= 0
-        out = self.heard.get(holder, target)
+        flat = np.full(len(pair), -1, dtype=np.int64)
         p = pair[on_pair]
-        out[on_pair] = rel.belief[p, rel.side_of(p, holder[on_pair])]
+        flat[on_pair] = 2 * p + rel.side_of(p, holder[on_pair])
+        return flat
+
+    def belief_of(
+        self, holder: np.ndarray, target: np.ndarray, flat: np.ndarray | None = None
+    ) -> np.ndarray:
+        """What `holder` believes of `target`: from the contact arrays, or from what it heard."""
+        flat = self._locate(holder, target) if flat is None else flat
+        on_pair = flat >= 0
+        out = np.empty(len(flat))
+        out[on_pair] = self.relationships.belief.reshape(-1)[flat[on_pair]]
+        out[~on_pair] = self.heard.get(holder[~on_pair], target[~on_pair])
         return out
 
-    def _set_beliefs(self, holder: np.ndarray, target: np.ndarray, values: np.ndarray) -> None:
-        rel = self.relationships
-        pair = rel.find(holder, target)
-        on_pair = pair >= 0
-        p = pair[on_pair]
-        side = rel.side_of(p, holder[on_pair])
-        rel.belief[p, side] = values[on_pair]
-        rel.heard[p, side] = True
+    def _set_beliefs(
+        self,
+        holder: np.ndarray,
+        target: np.ndarray,
+        values: np.ndarray,
+        flat: np.ndarray | None = None,
+    ) -> None:
+        flat = self._locate(holder, target) if flat is None else flat
+        on_pair = flat >= 0
+        self.relationships.belief.reshape(-1)[flat[on_pair]] = values[on_pair]
+        self.relationships.heard.reshape(-1)[flat[on_pair]] = True
         self.heard.set(holder[~on_pair], target[~on_pair], values[~on_pair])
 
     def _word_of_mouth(self) -> dict[str, int]:
@@ -601,19 +635,21 @@ class ConcessionModel(mesa.Model):
     def _gossip(self, a: np.ndarray, b: np.ndarray, gave_a: np.ndarray, gave_b: np.ndarray) -> int:
         """Each contact of a participant hears of the deal with probability q and assesses both actions."""
         rep = self.config.reputation
-        indptr, nbrs = self.adjacency()
+        indptr, nbrs, via = self.adjacency()
         participant = np.concatenate([a, b])
         deal = np.concatenate([np.arange(len(a)), np.arange(len(a))])
         deg = indptr[participant + 1] - indptr[participant]
         # Every (deal, participant, contact) triple, then a Bernoulli(q) draw each.
         which = np.repeat(np.arange(len(participant)), deg)
-        offset = np.arange(len(which)) - np.repeat(np.cumsum(deg) - deg, deg)
-        hearer = nbrs[indptr[participant[which]] + offset]
+        slot = indptr[participant[which]] + (
+            np.arange(len(which)) - np.repeat(np.cumsum(deg) - deg, deg)
+        )
+        hearer = nbrs[slot]
         d = deal[which]
         keep = (
             (hearer != a[d]) & (hearer != b[d]) & (self.rng.random(len(hearer)) < rep.gossip_prob)
         )
-        hearer, d = hearer[keep], d[keep]
+        hearer, d, slot, heard_via_a = hearer[keep], d[keep], slot[keep], which[keep] < len(a)
         if len(hearer) == 0:
             return 0
         seen_a, seen_b = gave_a[d], gave_b[d]
@@ -621,14 +657,26 @@ class ConcessionModel(mesa.Model):
             seen_a = seen_a ^ (self.rng.random(len(d)) < rep.perception_noise)
             seen_b = seen_b ^ (self.rng.random(len(d)) < rep.perception_noise)
         # Read every standing first, then write: a step's stories are heard at once.
-        about_a, about_b = self.belief_of(hearer, a[d]), self.belief_of(hearer, b[d])
+        holders = np.concatenate([hearer, hearer])
+        targets = np.concatenate([a[d], b[d]])
+        # The hearer is a contact of the participant it heard from: that belief
+        # is on the contact it heard through; only the other needs a search.
+        rel = self.relationships
+        pair = via[slot]
+        flat_via = 2 * pair + (rel.v[pair] == hearer)
+        other = np.where(heard_via_a, b[d], a[d])
+        flat_other = self._locate(hearer, other)
+        flat = np.concatenate(
+            [
+                np.where(heard_via_a, flat_via, flat_other),
+                np.where(heard_via_a, flat_other, flat_via),
+            ]
+        )
+        about = self.belief_of(holders, targets, flat)
+        about_a, about_b = about[: len(d)], about[len(d) :]
         new_a = move(about_a, assess(rep.assessment, seen_a, about_b), rep.belief_rate)
         new_b = move(about_b, assess(rep.assessment, seen_b, about_a), rep.belief_rate)
-        self._set_beliefs(
-            np.concatenate([hearer, hearer]),
-            np.concatenate([a[d], b[d]]),
-            np.concatenate([new_a, new_b]),
-        )
+        self._set_beliefs(holders, targets, np.concatenate([new_a, new_b]), flat)
         return len(hearer)
 
     def _refer(
@@ -713,7 +761,7 @@ class ConcessionModel(mesa.Model):
         evo = self.config.evolution
         if evo.rule == "none" or self.steps % evo.update_every:
             return
-        indptr, nbrs = self.adjacency()
+        indptr, nbrs, _ = self.adjacency()
         payoff = self.period_payoff
         updates = evo.updates_per_event or self.n
         if evo.rule == "imitation":

@@ -748,24 +748,28 @@ def _place_by_attribute(graph: Graph, names: list[str], attribute: str) -> np.nd
 # model keeps them in `Relationships` and asks for their adjacency here.
 
 
-def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Adjacency of an undirected contact list as (indptr, neighbours), CSR-style."""
+def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adjacency of an undirected contact list, CSR-style: (indptr, neighbours, contact).
+
+    The neighbours of node i are `neighbours[indptr[i]:indptr[i + 1]]`;
+    `contact` gives, for each of those slots, the index of the contact in (u, v).
+    """
     ends = np.concatenate([u, v])
     other = np.concatenate([v, u])
     order = np.argsort(ends, kind="stable")
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
-    return indptr, other[order]
+    return indptr, other[order], order % max(len(u), 1)
 
 
 def pick_other_contact(
-    adj: tuple[np.ndarray, np.ndarray],
+    adj: tuple[np.ndarray, ...],
     who: np.ndarray,
     besides: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """A contact of each `who` drawn uniformly, other than `besides`; -1 where there is none."""
-    indptr, nbrs = adj
+    indptr, nbrs = adj[0], adj[1]
     deg = indptr[who + 1] - indptr[who]
     pos = _position(nbrs, indptr, who, besides)
     present = pos < deg

@@ -106,9 +106,7 @@ class Relationships:
         """Pair index of contact {a, b}, or -1 where they are not contacts."""
         sorted_keys, order = self.keys()
         key = np.minimum(a, b) * self.n + np.maximum(a, b)
-        pos = np.searchsorted(sorted_keys, key)
-        pos = np.minimum(pos, len(sorted_keys) - 1)
-        hit = (len(sorted_keys) > 0) & (sorted_keys[pos] == key)
+        pos, hit = sorted_search(sorted_keys, key)
         return np.where(hit, order[pos], -1)
 
     def side_of(self, pair: np.ndarray, who: np.ndarray) -> np.ndarray:
@@ -134,3 +132,18 @@ class Relationships:
     def nbytes(self) -> int:
         """Bytes held by the arrays (for memory checks)."""
         return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
+
+
+def sorted_search(sorted_keys: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each `key` in `sorted_keys` and whether it is there.
+
+    The queries are searched in sorted order: on large tables this keeps the
+    search in cache and is several times faster than searching them as they come.
+    """
+    if len(sorted_keys) == 0 or len(key) == 0:
+        return np.zeros(len(key), dtype=np.int64), np.zeros(len(key), dtype=bool)
+    order = np.argsort(key, kind="stable")
+    pos = np.empty(len(key), dtype=np.int64)
+    pos[order] = np.searchsorted(sorted_keys, key[order])
+    np.minimum(pos, len(sorted_keys) - 1, out=pos)
+    return pos, sorted_keys[pos] == key

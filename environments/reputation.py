@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from environments.relationships import sorted_search
+
 # ASSESSMENT[rule][gave, recipient_good] -> assessment of the actor
 ASSESSMENT: dict[str, np.ndarray] = {
     "image_scoring": np.array([[0.0, 0.0], [1.0, 1.0]]),
@@ -62,14 +64,7 @@ class HeardBeliefs:
         return len(self.keys)
 
     def _find(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = np.searchsorted(self.keys, key)
-        safe = np.minimum(pos, max(len(self.keys) - 1, 0))
-        hit = (
-            (len(self.keys) > 0) & (self.keys[safe] == key)
-            if len(self.keys)
-            else np.zeros(len(key), bool)
-        )
-        return safe, hit
+        return sorted_search(self.keys, key)
 
     def get(self, holder: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Beliefs of `holder` about `target`; the initial belief where nothing was heard."""
@@ -92,10 +87,10 @@ class HeardBeliefs:
         self.values[pos[hit]] = values[hit]
         new = ~hit
         if new.any():
-            keys = np.concatenate([self.keys, key[new]])
-            vals = np.concatenate([self.values, values[new]])
-            order = np.argsort(keys, kind="stable")
-            self.keys, self.values = keys[order], vals[order]
+            # `key` is sorted and unique: merge it in without sorting the table again.
+            at = np.searchsorted(self.keys, key[new])
+            self.keys = np.insert(self.keys, at, key[new])
+            self.values = np.insert(self.values, at, values[new])
 
     def pop(self, holder: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Take beliefs out (when the two become contacts); the initial belief where none was held."""

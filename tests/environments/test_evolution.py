@@ -41,14 +41,14 @@ def test_long_relationships_let_reciprocal_negotiators_persist(protocol):
 
 def ring(n: int) -> tuple[np.ndarray, np.ndarray]:
     u = np.arange(n)
-    return adjacency(n, u, (u + 1) % n)
+    return adjacency(n, u, (u + 1) % n)[:2]
 
 
 def test_death_birth_copies_a_neighbour_in_proportion_to_fitness():
     # Path 1 - 0 - 2. Node 0 dies with probability 1/3; then neighbour 2
     # (fitness 3) takes the place against neighbour 1 (fitness 1) with
     # probability 3/4. So node 0 ends with 2's strategy with probability 1/4.
-    indptr, nbrs = adjacency(3, np.array([0, 0]), np.array([1, 2]))
+    indptr, nbrs, _ = adjacency(3, np.array([0, 0]), np.array([1, 2]))
     payoff = np.array([0.0, 0.0, np.log(3.0)])
     trials, hits = 4000, 0
     for seed in range(trials):
@@ -62,7 +62,7 @@ def test_death_birth_copies_a_neighbour_in_proportion_to_fitness():
 def test_birth_death_replaces_a_neighbour_of_a_fit_parent():
     # Path 1 - 0 - 2 with node 2 much fitter: it reproduces almost always and
     # its only neighbour, 0, takes its strategy.
-    indptr, nbrs = adjacency(3, np.array([0, 0]), np.array([1, 2]))
+    indptr, nbrs, _ = adjacency(3, np.array([0, 0]), np.array([1, 2]))
     strategy = np.array([0, 1, 2])
     evolution.birth_death(
         strategy, np.array([0.0, 0.0, 50.0]), indptr, nbrs, 1.0, 1, np.random.default_rng(1)
@@ -71,7 +71,7 @@ def test_birth_death_replaces_a_neighbour_of_a_fit_parent():
 
 
 def test_imitation_fermi_probability():
-    indptr, nbrs = adjacency(2, np.array([0]), np.array([1]))
+    indptr, nbrs, _ = adjacency(2, np.array([0]), np.array([1]))
     adopted = 0
     trials = 4000
     for seed in range(trials):
