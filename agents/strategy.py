@@ -162,6 +162,9 @@ class DealView:
 
     def best_gives(self, count: np.ndarray | int) -> Mask:
         """The `count` items with the best partner-value / own-cost ratio, per deal."""
+        if np.isscalar(count) and count == 1:  # the common case: one item, no sort needed
+            ratio = self.value_partner / np.maximum(self.cost_me, 1e-12)
+            return np.left_shift(np.int64(1), np.argmax(ratio, axis=1)).astype(np.int64)
         count = np.broadcast_to(np.asarray(count, dtype=np.int64), (len(self),))
         if self.n_items == 1:
             return (count > 0).astype(np.int64)

@@ -516,58 +516,60 @@ class ConcessionModel(mesa.Model):
     def _account(
         self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, out: game.Outcome, counters: dict
     ) -> None:
-        """Add a round's deals to the per-negotiator and per-step-and-strategy counters."""
+        """Add a round's deals to the per-negotiator and per-step-and-strategy counters.
+
+        Both sides are stacked (a sides, then b sides) so that each counter is one bincount.
+        """
         ns = len(self.strategies)
+        both = np.concatenate
+        me = both([a, b])
         closed = ~out.walked
         via_referral = closed & (self.relationships.origin[pair] == ORIGIN_REFERRAL)
-        reciprocated = closed & (out.give_a != 0) & (out.give_b != 0)
-        for me, pay, gave, cost, value, walked_me in (
-            (a, out.payoff_a, out.give_a, out.cost_a, out.value_to_a, out.walked_a),
-            (b, out.payoff_b, out.give_b, out.cost_b, out.value_to_b, out.walked_b),
-        ):
-            n_gives = mask_count(gave)
-            reneged_me = out.reneged if me is b else np.zeros(len(me), bool)
-            per_agent = {
-                "wealth": pay,
-                "deals": 1.0,
-                "closed": closed,
-                "walked": out.walked,
-                "gives": n_gives,
-                "cost_given": cost,
-                "value_received": value,
-                "reneged": reneged_me,
-                "gives_reciprocated": reciprocated * (gave != 0),
-                "referral_deals": via_referral,
-                "referral_payoff": pay * via_referral,
-                "period_payoff": pay,
-            }
-            for name, x in per_agent.items():
-                arr = getattr(self, name)
-                arr += np.bincount(
-                    me,
-                    weights=np.broadcast_to(np.asarray(x, np.float64), me.shape),
-                    minlength=self.n,
-                )
-            strat = self.strategy[me]
-            per_step = {
-                "deals": np.ones(len(me)),
-                "closed": closed,
-                "walked": out.walked,
-                "walked_away": walked_me,
-                "gives": n_gives,
-                "giving_sides": gave != 0,
-                "cost_given": cost,
-                "value_received": value,
-                "payoff": pay,
-                "reciprocated": reciprocated & (gave != 0),
-                "reneged": reneged_me,
-                "referral_deals": via_referral,
-                "referral_payoff": pay * via_referral,
-            }
-            for name, x in per_step.items():
-                counters[name] += np.bincount(
-                    strat, weights=np.asarray(x, np.float64), minlength=ns
-                )
+        gave = both([out.give_a, out.give_b])
+        gave_any = gave != 0
+        reciprocated = both([closed, closed]) & gave_any & both([out.give_b != 0, out.give_a != 0])
+        pay = both([out.payoff_a, out.payoff_b])
+        closed2, walked2, referral2 = (
+            both([closed, closed]),
+            both([out.walked, out.walked]),
+            both([via_referral, via_referral]),
+        )
+        n_gives = mask_count(gave)
+        reneged = both([np.zeros(len(a), bool), out.reneged])
+        cost, value = both([out.cost_a, out.cost_b]), both([out.value_to_a, out.value_to_b])
+        referral_pay = pay * referral2
+        shared = {
+            "closed": closed2,
+            "walked": walked2,
+            "gives": n_gives,
+            "cost_given": cost,
+            "value_received": value,
+            "reneged": reneged,
+            "referral_deals": referral2,
+            "referral_payoff": referral_pay,
+        }
+        per_agent = {
+            **shared,
+            "wealth": pay,
+            "deals": None,
+            "gives_reciprocated": reciprocated,
+            "period_payoff": pay,
+        }
+        for name, x in per_agent.items():
+            weights = None if x is None else x.astype(np.float64, copy=False)
+            getattr(self, name)[:] += np.bincount(me, weights=weights, minlength=self.n)
+        strat = self.strategy[me]
+        per_step = {
+            **shared,
+            "deals": None,
+            "walked_away": both([out.walked_a, out.walked_b]),
+            "giving_sides": gave_any,
+            "payoff": pay,
+            "reciprocated": reciprocated,
+        }
+        for name, x in per_step.items():
+            weights = None if x is None else x.astype(np.float64, copy=False)
+            counters[name] += np.bincount(strat, weights=weights, minlength=ns)
 
     # ------------------------------------------------------------------ word of mouth
 
