@@ -1,0 +1,521 @@
+"""Run a sweep's runs on a `concurrent.futures.Executor`, resumably.
+
+`run_sweep(spec, out)` runs every planned run not yet recorded in the results
+folder `out` (see `experiments.store`) and assembles its tables. Runs go to
+the executor in batches that take a couple of seconds each (sized from
+negotiators x steps and the speed measured so far), so the cost of shipping
+work to a process stays small next to the work. Backends:
+
+- local processes (default): a `ProcessPoolExecutor` of `workers` spawned
+  processes, each replaced after `MAX_TASKS_PER_CHILD` batches so that memory
+  cannot grow across runs; `workers = 0` runs in this process (debugging,
+  profiling);
+- a Dask distributed cluster (`scheduler = "tcp://host:8786"`, needs the
+  `dask` extra): `Client(address).get_executor()`. The workers must be able
+  to import this package (same version) and `out` is written by this process
+  only, so the cluster needs no shared file system.
+
+A run that raises is recorded as failed with its error; the sweep goes on. A
+batch whose worker dies is retried run by run, so one bad run cannot take its
+batch-mates down with it. Results do not depend on the backend, the worker
+count or the batching: each run depends only on its configuration and seed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from environments.config import ConfigError
+from experiments.spec import Run, Spec, canonical_json
+from experiments.store import (
+    STATUS_FAILED,
+    STATUS_OK,
+    ResultsFolder,
+    RunResult,
+    base_manifest,
+    now,
+)
+
+TARGET_BATCH_SECONDS = 2.0  # long enough to hide the cost of a task, short enough to balance load
+INITIAL_COST_RATE = 2.0e5  # negotiator-steps per second assumed until runs have been timed
+MAX_TASKS_PER_CHILD = 20  # batches a worker process runs before it is replaced
+SINGLE_THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "POLARS_MAX_THREADS",
+)
+
+RunFn = Callable[[Run], RunResult]
+
+
+# --------------------------------------------------------------------------- in the worker
+
+
+def run_one(run: Run) -> RunResult:
+    """Run one model from its resolved configuration and seed; collect its tables and outcomes."""
+    from environments.config import load_config
+    from environments.model import ConcessionModel
+
+    start = time.perf_counter()
+    model = ConcessionModel(load_config(run.config), rng=run.seed)
+    try:
+        model.run(run.config["steps"])
+        tables = {
+            "steps": model.steps_frame(),
+            "strategies": model.strategy_frame(),
+            "agents": model.agents_frame(),
+        }
+        outcomes = model.outcomes()
+    finally:
+        model.release()
+    return RunResult(run.run_id, STATUS_OK, time.perf_counter() - start, dict(outcomes), tables)
+
+
+def run_batch(runs: list[Run], run_fn: RunFn = run_one) -> list[RunResult]:
+    """Run a batch of runs one after another; a run that raises becomes a failed result."""
+    results = []
+    for run in runs:
+        start = time.perf_counter()
+        try:
+            result = run_fn(run)
+        except Exception as exc:  # any error in a run is that run's failure, not the sweep's
+            result = RunResult(
+                run.run_id,
+                STATUS_FAILED,
+                time.perf_counter() - start,
+                error=f"{type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc(),
+            )
+        results.append(result)
+    return results
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit when the process that started this worker is gone (killed sweeps leave no orphans)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="watch-parent").start()
+
+
+# --------------------------------------------------------------------------- backends
+
+
+class InProcessExecutor(Executor):
+    """Runs each submitted call at once in this process (`workers = 0`)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Call `fn` now; the returned future is already done."""
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+
+class Backend:
+    """Where batches run: a local process pool, this process, or a Dask cluster."""
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
+        self.scheduler = scheduler
+        self.workers = default_workers() if workers is None else workers
+        if self.workers < 0:
+            raise ConfigError(f"--workers {self.workers}: the number of worker processes is >= 0")
+        self.client: Any = None
+        self._env_set: list[str] = []
+        self.executor: Executor = self._start()
+
+    def _start(self) -> Executor:
+        if self.scheduler:
+            try:
+                from distributed import Client
+            except ImportError:
+                raise ConfigError(
+                    "--scheduler needs Dask distributed: pip install 'concession-lab[dask]'"
+                ) from None
+            try:
+                self.client = Client(self.scheduler, timeout="30s")
+            except OSError as exc:
+                raise ConfigError(f"--scheduler {self.scheduler}: cannot connect ({exc})") from None
+            return self.client.get_executor(pure=False)
+        if self.workers == 0:
+            return InProcessExecutor()
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # The parallelism is across runs: a worker that also spreads numpy or polars over every
+        # core fights the others for them (measured: 2 workers were slower than 1). Workers are
+        # spawned with these set (unless the user set them), now and when they are recycled.
+        for var in SINGLE_THREAD_ENV:
+            if var not in os.environ:
+                self._env_set.append(var)
+                os.environ[var] = "1"
+        # `spawn` (which importing mesa forces anyway): a clean interpreter per worker.
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            max_tasks_per_child=MAX_TASKS_PER_CHILD,
+            initializer=_watch_parent,
+            initargs=(os.getpid(),),
+        )
+
+    @property
+    def slots(self) -> int:
+        """How many batches can run at once."""
+        if self.client is not None:
+            return max(1, sum(self.client.nthreads().values()))
+        return max(1, self.workers)
+
+    def describe(self) -> str:
+        """A line for the manifest and the summary."""
+        if self.client is not None:
+            return f"dask {self.scheduler} ({self.slots} threads)"
+        if self.workers == 0:
+            return "this process"
+        return f"{self.workers} local processes"
+
+    def renew(self) -> None:
+        """Replace a broken executor (a worker process died) with a fresh one."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self._start() if self.client is None else self.executor
+
+    def close(self, cancel: bool = False) -> None:
+        """Shut the executor down (and disconnect from Dask)."""
+        if self.client is not None:
+            self.client.close()  # cancels this client's futures
+            return
+        self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
+        for var in self._env_set:
+            os.environ.pop(var, None)
+        self._env_set.clear()
+
+
+def default_workers() -> int:
+    """The number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+@dataclass
+class SweepSummary:
+    """What a sweep did: runs planned, skipped as already done, run now, and failures."""
+
+    out: Path
+    planned: int
+    skipped: int
+    ran: int
+    ok: int
+    failed: int
+    seconds: float
+    backend: str
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every planned run succeeded, 1 otherwise."""
+        return 0 if self.failed == 0 and self.ok == self.planned and not self.interrupted else 1
+
+
+def run_row(run: Run, result: RunResult) -> dict[str, Any]:
+    """The `runs` table row of a run: ids, seed, swept values, status, wall time, outcomes, config."""
+    row: dict[str, Any] = {
+        "run_id": run.run_id,
+        "point": run.point,
+        "replicate": run.replicate,
+        "pair": run.pair,
+        "seed": run.seed,
+    }
+    row.update(run.params)
+    row.update(status=result.status, error=result.error, wall_time=result.wall_time)
+    for key, value in result.outcomes.items():
+        if key == "wall_time":
+            key = "model_time"  # seconds inside model.run; `wall_time` is the whole run with its tables
+        elif key in row or key in ("config", "traceback"):
+            key = f"outcome_{key}"
+        row[key] = value.item() if isinstance(value, np.generic) else value
+    row["config"] = canonical_json(run.config)
+    row["traceback"] = result.traceback
+    return row
+
+
+class _Batcher:
+    """Cuts the pending runs into batches of about `TARGET_BATCH_SECONDS` each."""
+
+    def __init__(self, runs: Iterable[Run], slots: int, batch_runs: int | None) -> None:
+        self.pending = deque(runs)
+        self.remaining = sum(r.cost for r in self.pending)
+        self.slots = slots
+        self.batch_runs = batch_runs
+        self.cost_done = 0.0
+        self.seconds_done = 0.0
+
+    def observe(self, run: Run, seconds: float) -> None:
+        """Learn the speed (cost per second) from a finished run."""
+        self.cost_done += run.cost
+        self.seconds_done += max(seconds, 1e-6)
+
+    def next(self) -> list[Run]:
+        """The next batch (runs in canonical order, so a point's pairs usually travel together)."""
+        rate = self.cost_done / self.seconds_done if self.seconds_done > 0.5 else INITIAL_COST_RATE
+        # At most a third of a worker's share of what is left, so the last batches spread out.
+        target = min(rate * TARGET_BATCH_SECONDS, self.remaining / (3 * self.slots))
+        limit = self.batch_runs or 1_000_000
+        batch = [self.pending.popleft()]
+        cost = batch[0].cost
+        while self.pending and len(batch) < limit:
+            nxt = self.pending[0]
+            if self.batch_runs is None and cost + nxt.cost > target:
+                break
+            batch.append(self.pending.popleft())
+            cost += nxt.cost
+        self.remaining -= cost
+        return batch
+
+
+def _progress(enabled: bool, total: int) -> Any:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Runs per second since the sweep (re)started."""
+
+        def render(self, task: Any) -> Text:
+            elapsed = task.elapsed or 0.0
+            rate = task.completed / elapsed if elapsed > 0 else 0.0
+            return Text(f"{rate:.2f} runs/s")
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
+
+
+def run_sweep(
+    spec: Spec,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    batch_runs: int | None = None,
+    run_fn: RunFn | None = None,
+) -> SweepSummary:
+    """Run every run of `spec` not yet recorded in `out`, then assemble its tables.
+
+    `workers`: local processes (default: the cores available; 0: this
+    process). `scheduler`: a Dask scheduler address instead. `retry_failed`:
+    run again the runs recorded as failed. `batch_runs`: fix the runs per
+    task instead of sizing batches by time. `run_fn`: the function that runs
+    one `Run` (a top-level, importable function; default `run_one`). A folder
+    that holds another spec's results is refused with a `ConfigError`.
+    """
+    run_fn = run_fn or run_one
+    started = time.perf_counter()
+    folder = ResultsFolder(out)
+    identity = spec.identity()
+    folder.check(identity)
+    runs = spec.runs()
+    by_id = {r.run_id: r for r in runs}
+    done = folder.done()  # read before the folder is created: a check needs no writes
+    todo = [
+        r
+        for r in runs
+        if r.run_id not in done or (retry_failed and done[r.run_id] == STATUS_FAILED)
+    ]
+    backend = Backend(workers, scheduler) if todo else None
+    desc = backend.describe() if backend else "nothing to run"
+    started_manifest = {
+        "name": spec.name,
+        "description": spec.description,
+        "size": spec.size,
+        "spec_hash": identity,
+        **base_manifest(),
+        "backend": desc,
+        "started": now(),
+        "ended": None,
+        "status": "running" if todo else folder.manifest().get("status", "running"),
+    }
+    try:
+        folder.create(spec.to_toml(), started_manifest)
+    except BaseException:  # e.g. another sweep holds the folder: let go of the workers
+        if backend is not None:
+            backend.close(cancel=True)
+        raise
+    interrupted = False
+    finished = False
+    ran = 0
+    rows = None
+    try:
+        if todo:
+            folder.drop_tables()
+            assert backend is not None
+            try:
+                ran = _execute(folder, backend, todo, by_id, progress, batch_runs, run_fn)
+            except KeyboardInterrupt:
+                interrupted = True
+                backend.close(cancel=True)
+                backend = None
+                raise
+            finally:
+                if backend is not None:
+                    backend.close()
+        manifest = folder.manifest()
+        tables_present = all((folder.path / f"{t}.parquet").is_file() for t in ("runs", "steps"))
+        rows = manifest.get("rows")
+        if todo or manifest.get("status") != "complete" or not tables_present:
+            rows = folder.assemble(r.run_id for r in runs)
+        finished = True
+    finally:
+        done = folder.done()
+        counts = {
+            "planned": len(runs),
+            "ok": sum(1 for r in runs if done.get(r.run_id) == STATUS_OK),
+            "failed": sum(1 for r in runs if done.get(r.run_id) == STATUS_FAILED),
+        }
+        counts["pending"] = counts["planned"] - counts["ok"] - counts["failed"]
+        ended = now()
+        fields: dict[str, Any] = {"ended": ended, "counts": counts}
+        # Every invocation is kept: a resumed sweep may have run under several versions.
+        session = {k: started_manifest[k] for k in ("started", "version", "git_commit", "backend")}
+        session.update(ended=ended, ran=ran, retry_failed=retry_failed)
+        fields["sessions"] = [*folder.manifest().get("sessions", []), session]
+        if finished:
+            fields.update(status="complete", rows=rows)
+        else:
+            fields["status"] = "interrupted" if interrupted else "stopped by an error"
+        folder.update_manifest(**fields)
+        folder.unlock()
+    failures = [
+        {k: row.get(k) for k in ("run_id", "point", "replicate", "pair", "error")}
+        for row in folder.iter_failed()
+    ]
+    return SweepSummary(
+        out=folder.path,
+        planned=len(runs),
+        skipped=len(runs) - len(todo),
+        ran=ran,
+        ok=counts["ok"],
+        failed=counts["failed"],
+        seconds=time.perf_counter() - started,
+        backend=desc,
+        failures=failures,
+    )
+
+
+def _execute(
+    folder: ResultsFolder,
+    backend: Backend,
+    todo: list[Run],
+    by_id: dict[str, Run],
+    progress: bool,
+    batch_runs: int | None,
+    run_fn: RunFn,
+) -> int:
+    """Submit batches, keep the executor busy, record each result as it comes back.
+
+    A batch that fails as a whole (its worker died) makes its runs suspects:
+    they are then run one at a time, alone on the executor, so a run that
+    kills its worker is identified for sure and recorded as failed, and the
+    others finish.
+    """
+    batcher = _Batcher(todo, backend.slots, batch_runs)
+    suspects: deque[Run] = deque()
+    in_flight: dict[Future, list[Run]] = {}
+    window = 2 * backend.slots  # one batch running and one queued per slot
+    recorded = 0
+    with _progress(progress, len(todo)) as bar:
+        task = bar.add_task("sweep", total=len(todo))
+
+        def record(run: Run, result: RunResult) -> None:
+            nonlocal recorded
+            folder.record(run_row(run, result), result)
+            batcher.observe(run, result.wall_time)
+            recorded += 1
+            bar.advance(task)
+
+        alone: Future | None = None  # a suspect running alone on the executor
+        while batcher.pending or suspects or in_flight:
+            if suspects and not in_flight:
+                run = suspects.popleft()
+                alone = backend.executor.submit(run_batch, [run], run_fn)
+                in_flight[alone] = [run]
+            while not suspects and batcher.pending and len(in_flight) < window:
+                batch = batcher.next()
+                in_flight[backend.executor.submit(run_batch, batch, run_fn)] = batch
+            finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            broken = False
+            for future in finished:
+                batch = in_flight.pop(future)
+                try:
+                    results = future.result()
+                except Exception as exc:  # the batch as a whole failed: its worker died
+                    broken = broken or isinstance(exc, BrokenProcessPool)
+                    if future is alone:
+                        record(batch[0], _crashed(batch[0], exc))  # it ran alone: it is the culprit
+                    else:
+                        suspects.extend(batch)
+                    continue
+                for result in results:
+                    record(by_id[result.run_id], result)
+            if broken:
+                # Every batch in flight on a broken pool fails too: all of them become suspects.
+                for future, batch in in_flight.items():
+                    future.cancel()
+                    suspects.extend(batch)
+                in_flight.clear()
+                backend.renew()
+    return recorded
+
+
+def _crashed(run: Run, exc: BaseException) -> RunResult:
+    return RunResult(
+        run.run_id,
+        STATUS_FAILED,
+        0.0,
+        error=(
+            f"the worker running this run died ({type(exc).__name__}: {exc}); "
+            "out of memory? rerun with --retry-failed"
+        ),
+    )

@@ -1,0 +1,330 @@
+"""The results folder of a sweep: spec, manifest, and Parquet tables that survive interruption.
+
+Layout of a results folder `DIR`::
+
+    DIR/spec.toml                 the spec as run (size applied, every default filled in)
+    DIR/manifest.json             package version, git commit, Python, platform, times, counts
+    DIR/runs.parquet              one row per run (written when the sweep ends)
+    DIR/steps.parquet             run x step
+    DIR/strategies.parquet        run x step x strategy
+    DIR/agents.parquet            run x negotiator at the end
+    DIR/parts/<table>/<run_id>... one file per finished run and table: the durable record
+
+Each finished run writes its rows to `parts/` (a temporary file renamed into
+place), the `runs` row last: a run counts as done once its `runs` part exists.
+The four tables at the top are rebuilt from the parts, in the sweep's
+canonical order, whenever a sweep ends, and removed while one is running, so
+they are never stale. Resuming skips done runs; re-running a run overwrites
+its own files, so rows are never duplicated or lost. `read_table` reads a
+table whether or not the sweep has finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from environments.config import ConfigError
+
+TABLES = ("runs", "steps", "strategies", "agents")
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+_STATUSES = (STATUS_OK, STATUS_FAILED)
+
+
+@dataclass
+class RunResult:
+    """What one run produced: its status, wall time, headline outcomes and tables (none if failed)."""
+
+    run_id: str
+    status: str
+    wall_time: float
+    outcomes: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    error: str | None = None
+    traceback: str | None = None
+
+
+def now() -> str:
+    """The current time, UTC, ISO 8601 to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    """Write through a `.tmp` sibling, then rename it into place: readers never see half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically."""
+    _write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, default=str) + "\n"))
+
+
+def write_parquet(path: Path, frame: pl.DataFrame) -> None:
+    """Write a Parquet file atomically."""
+    _write_atomic(path, lambda p: frame.write_parquet(p))
+
+
+def package_version() -> str:
+    """The installed concession-lab version, or the one in pyproject.toml of a source checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("concession-lab")
+    except PackageNotFoundError:
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            with pyproject.open("rb") as fh:
+                return str(tomllib.load(fh)["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
+def git_commit() -> str | None:
+    """The commit of the source checkout the code runs from, read from `.git` (None if not one)."""
+    git = Path(__file__).resolve().parents[1] / ".git"
+    try:
+        if git.is_file():  # a worktree: "gitdir: <path>"
+            git = Path(git.read_text().split(":", 1)[1].strip())
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref:"):
+            return head
+        ref = head.split(":", 1)[1].strip()
+        loose = git / ref
+        if loose.is_file():
+            return loose.read_text().strip()
+        packed = git / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text().splitlines():
+                if line.endswith(" " + ref):
+                    return line.split()[0]
+    except OSError:
+        return None
+    return None
+
+
+class ResultsFolder:
+    """A sweep's results folder: checks it belongs to the spec, records runs, assembles tables."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.parts = self.path / "parts"
+        self._lock: Any = None
+
+    # ------------------------------------------------------------------ opening
+
+    @property
+    def manifest_path(self) -> Path:
+        """`DIR/manifest.json`."""
+        return self.path / "manifest.json"
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest as written, or {} when there is none yet."""
+        try:
+            return json.loads(self.manifest_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def check(self, identity: str) -> None:
+        """Refuse a folder that holds another spec's results, or files that are not results."""
+        if not self.path.exists():
+            return
+        if not self.path.is_dir():
+            raise ConfigError(f"--out {self.path}: exists and is not a folder")
+        if not self.manifest_path.is_file():
+            if any(self.path.iterdir()):
+                raise ConfigError(
+                    f"--out {self.path}: a non-empty folder that holds no sweep results; "
+                    "choose a new or empty folder"
+                )
+            return
+        held = self.manifest().get("spec_hash")
+        if held != identity:
+            raise ConfigError(
+                f"--out {self.path} holds results of a different spec ({self.manifest().get('name')!r}, "
+                f"spec hash {held}, this spec {identity}); use another --out folder or delete that one"
+            )
+
+    def create(self, spec_toml: str, manifest: Mapping[str, Any]) -> None:
+        """Make the folder (if new), take its lock, write `spec.toml` and the manifest."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.lock()
+        for table in TABLES:
+            (self.parts / table).mkdir(parents=True, exist_ok=True)
+        if not (self.path / "spec.toml").is_file():
+            _write_atomic(self.path / "spec.toml", lambda p: p.write_text(spec_toml))
+        old = self.manifest()
+        write_json(
+            self.manifest_path,
+            {**old, **manifest, "created": old.get("created", manifest.get("started"))},
+        )
+
+    def lock(self) -> None:
+        """Hold an exclusive lock on the folder while a sweep writes to it (released on exit or kill)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover
+            return  # Windows: no advisory locks; run one sweep at a time
+        fh = (self.path / ".lock").open("a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            raise ConfigError(
+                f"--out {self.path}: another sweep is writing to this folder"
+            ) from None
+        self._lock = fh
+
+    def unlock(self) -> None:
+        """Release the folder's lock."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def update_manifest(self, **fields: Any) -> None:
+        """Merge `fields` into the manifest."""
+        write_json(self.manifest_path, {**self.manifest(), **fields})
+
+    # ------------------------------------------------------------------ runs
+
+    def _part(self, table: str, run_id: str, status: str | None = None) -> Path:
+        if table == "runs":
+            return self.parts / "runs" / f"{run_id}.{status}.parquet"
+        return self.parts / table / f"{run_id}.parquet"
+
+    def done(self) -> dict[str, str]:
+        """Recorded runs: run id -> "ok" or "failed" (read from file names, nothing is opened)."""
+        out: dict[str, str] = {}
+        folder = self.parts / "runs"
+        if not folder.is_dir():
+            return out
+        for entry in os.scandir(folder):
+            name = entry.name
+            if not name.endswith(".parquet"):
+                continue  # a `.tmp` is a write that did not finish: never a result
+            run_id, _, status = name.removesuffix(".parquet").partition(".")
+            if status not in _STATUSES:
+                continue
+            # A retried run that then succeeded may leave its old failure behind if killed in
+            # between: a success is always the later record.
+            if out.get(run_id) != STATUS_OK:
+                out[run_id] = status
+        return out
+
+    def record(self, row: Mapping[str, Any], result: RunResult) -> None:
+        """Write one run: its tables' parts first, then its `runs` row, which marks it done."""
+        run_id = result.run_id
+        if result.status == STATUS_OK:
+            for table in TABLES[1:]:
+                frame = result.tables.get(table)
+                if frame is None:
+                    frame = pl.DataFrame()
+                frame = frame.select(pl.lit(run_id).alias("run_id"), pl.all().exclude("run_id"))
+                write_parquet(self._part(table, run_id), frame)
+        else:
+            for table in TABLES[1:]:
+                self._part(table, run_id).unlink(missing_ok=True)
+        text = {k: pl.String for k in ("error", "traceback") if k in row}
+        frame = pl.DataFrame([dict(row)], schema_overrides=text)
+        write_parquet(self._part("runs", run_id, result.status), frame)
+        other = STATUS_FAILED if result.status == STATUS_OK else STATUS_OK
+        self._part("runs", run_id, other).unlink(missing_ok=True)
+
+    def drop_tables(self) -> None:
+        """Remove the assembled tables: the parts change, so they would be stale."""
+        for table in TABLES:
+            (self.path / f"{table}.parquet").unlink(missing_ok=True)
+
+    def assemble(self, order: Iterable[str]) -> dict[str, int]:
+        """Rebuild the four tables from the parts, runs in `order`; returns rows per table."""
+        order = list(order)
+        done = self.done()
+        ids = [r for r in order if r in done]
+        ok = [r for r in ids if done[r] == STATUS_OK]
+        rows = {}
+        for table in TABLES:
+            frame = self._collect(table, ids if table == "runs" else ok, done)
+            write_parquet(self.path / f"{table}.parquet", frame)
+            rows[table] = frame.height
+        return rows
+
+    def _collect(self, table: str, ids: list[str], done: Mapping[str, str]) -> pl.DataFrame:
+        frames = []
+        for run_id in ids:
+            path = self._part(table, run_id, done.get(run_id))
+            if path.is_file():
+                frames.append(pl.read_parquet(path))
+        if not frames:
+            return pl.DataFrame({"run_id": pl.Series([], dtype=pl.String)})
+        # Runs differ in columns (a failed run has no outcomes; outcome names follow the mix),
+        # so columns are united and types widened.
+        frame = pl.concat(frames, how="diagonal_relaxed")
+        if table == "runs":  # the long text columns last, whatever run came first
+            tail = [c for c in ("config", "traceback") if c in frame.columns]
+            frame = frame.select(pl.all().exclude(tail), *tail)
+        return frame
+
+    def read(self, table: str) -> pl.DataFrame:
+        """One table: the assembled file when the sweep has ended, else gathered from the parts."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+        path = self.path / f"{table}.parquet"
+        if path.is_file() and self.manifest().get("status") == "complete":
+            return pl.read_parquet(path)
+        done = self.done()
+        runs = self._collect("runs", sorted(done), done)
+        if runs.height:
+            runs = runs.sort(
+                "point",
+                "replicate",
+                pl.col("pair").replace_strict(self._pair_rank(), default=1 << 30),
+            )
+        if table == "runs":
+            return runs
+        ok = [r for r, s in zip(runs["run_id"], runs["status"], strict=True) if s == STATUS_OK]
+        return self._collect(table, ok, done)
+
+    def _pair_rank(self) -> dict[str, int]:
+        """The position of each pair in the spec as run (base first): the canonical run order."""
+        try:
+            with (self.path / "spec.toml").open("rb") as fh:
+                pairs = [p.get("name") for p in tomllib.load(fh).get("pairs", [])]
+        except (OSError, tomllib.TOMLDecodeError):
+            pairs = []
+        return {name: i for i, name in enumerate(["base", *pairs])}
+
+    def iter_failed(self) -> Iterator[dict[str, Any]]:
+        """The `runs` rows of failed runs."""
+        for run_id, status in sorted(self.done().items()):
+            if status == STATUS_FAILED:
+                yield pl.read_parquet(self._part("runs", run_id, status)).row(0, named=True)
+
+
+def read_table(out: str | Path, table: str) -> pl.DataFrame:
+    """A table (`runs`, `steps`, `strategies`, `agents`) of a results folder, finished or not."""
+    return ResultsFolder(out).read(table)
+
+
+def base_manifest() -> dict[str, Any]:
+    """The manifest fields that describe the software and machine."""
+    return {
+        "package": "concession-lab",
+        "version": package_version(),
+        "git_commit": git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
