@@ -57,6 +57,9 @@ AGENT_COUNTERS = (
     "period_payoff",
 )
 
+# Gossip enumerates (deal, participant, contact) triples this many at a time.
+GOSSIP_CHUNK = 1 << 22
+
 # What happened in a deal, for drawing the last step's deals.
 DEAL_OUTCOMES = ("reciprocated", "not returned", "no gives", "walked away")
 
@@ -641,17 +644,31 @@ class ConcessionModel(mesa.Model):
         participant = np.concatenate([a, b])
         deal = np.concatenate([np.arange(len(a)), np.arange(len(a))])
         deg = indptr[participant + 1] - indptr[participant]
-        # Every (deal, participant, contact) triple, then a Bernoulli(q) draw each.
-        which = np.repeat(np.arange(len(participant)), deg)
-        slot = indptr[participant[which]] + (
-            np.arange(len(which)) - np.repeat(np.cumsum(deg) - deg, deg)
-        )
-        hearer = nbrs[slot]
-        d = deal[which]
-        keep = (
-            (hearer != a[d]) & (hearer != b[d]) & (self.rng.random(len(hearer)) < rep.gossip_prob)
-        )
-        hearer, d, slot, heard_via_a = hearer[keep], d[keep], slot[keep], which[keep] < len(a)
+        # Every (deal, participant, contact) triple gets a Bernoulli(q) draw.
+        # The triples are enumerated in chunks of participants so that memory
+        # stays bounded on hub-heavy graphs; the draws come in the same order
+        # as in one piece, so chunking does not change results.
+        ends = np.cumsum(deg)
+        kept = []
+        start = 0
+        while start < len(participant):
+            base = ends[start - 1] if start else 0
+            stop = max(int(np.searchsorted(ends, base + GOSSIP_CHUNK, side="right")), start + 1)
+            p_deg = deg[start:stop]
+            which = start + np.repeat(np.arange(stop - start), p_deg)
+            slot = indptr[participant[which]] + (
+                np.arange(len(which)) - np.repeat(np.cumsum(p_deg) - p_deg, p_deg)
+            )
+            hearer = nbrs[slot]
+            d = deal[which]
+            keep = (
+                (hearer != a[d])
+                & (hearer != b[d])
+                & (self.rng.random(len(hearer)) < rep.gossip_prob)
+            )
+            kept.append((hearer[keep], d[keep], slot[keep], which[keep] < len(a)))
+            start = stop
+        hearer, d, slot, heard_via_a = (np.concatenate(x) for x in zip(*kept, strict=True))
         if len(hearer) == 0:
             return 0
         seen_a, seen_b = gave_a[d], gave_b[d]
