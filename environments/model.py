@@ -649,7 +649,7 @@ class ConcessionModel(mesa.Model):
         # stays bounded on hub-heavy graphs; the draws come in the same order
         # as in one piece, so chunking does not change results.
         ends = np.cumsum(deg)
-        kept = []
+        kept = [(np.zeros(0, np.int64),) * 3 + (np.zeros(0, bool),)]
         start = 0
         while start < len(participant):
             base = ends[start - 1] if start else 0
