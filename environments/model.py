@@ -521,7 +521,7 @@ class ConcessionModel(mesa.Model):
     ) -> None:
         """Add a round's deals to the per-negotiator and per-step-and-strategy counters.
 
-        Both sides are stacked (a sides, then b sides) so that each counter is one bincount.
+        Both sides are stacked (a sides, then b sides).
         """
         ns = len(self.strategies)
         both = np.concatenate
@@ -558,9 +558,15 @@ class ConcessionModel(mesa.Model):
             "gives_reciprocated": reciprocated,
             "period_payoff": pay,
         }
+        d = len(a)
+        # Side a then side b, as two additions: the floating-point sums come
+        # out exactly as they always have (results are pinned by a golden run).
         for name, x in per_agent.items():
             weights = None if x is None else x.astype(np.float64, copy=False)
-            getattr(self, name)[:] += np.bincount(me, weights=weights, minlength=self.n)
+            arr = getattr(self, name)
+            for half in (slice(None, d), slice(d, None)):
+                w = None if weights is None else weights[half]
+                arr += np.bincount(me[half], weights=w, minlength=self.n)
         strat = self.strategy[me]
         per_step = {
             **shared,
@@ -572,7 +578,9 @@ class ConcessionModel(mesa.Model):
         }
         for name, x in per_step.items():
             weights = None if x is None else x.astype(np.float64, copy=False)
-            counters[name] += np.bincount(strat, weights=weights, minlength=ns)
+            for half in (slice(None, d), slice(d, None)):
+                w = None if weights is None else weights[half]
+                counters[name] += np.bincount(strat[half], weights=w, minlength=ns)
 
     # ------------------------------------------------------------------ word of mouth
 
