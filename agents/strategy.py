@@ -274,18 +274,20 @@ class Opening:
 
 @dataclass
 class Response:
-    """An answer per deal: walk away, reciprocate with items, accept (and perhaps renege on) a trade."""
+    """An answer per deal: walk away, reciprocate with items (framed or not), accept (and perhaps renege on) a trade."""
 
     walk: np.ndarray
     give: Mask
     accept: np.ndarray
     renege: np.ndarray
+    framed: np.ndarray
+    one_time: np.ndarray
 
     @classmethod
     def nothing(cls, d: int) -> Response:
         """No walk, no give, no acceptance."""
         z = np.zeros(d, dtype=bool)
-        return cls(z, np.zeros(d, np.int64), z.copy(), z.copy())
+        return cls(z, np.zeros(d, np.int64), z.copy(), z.copy(), z.copy(), z.copy())
 
 
 # --------------------------------------------------------------------------- strategies
@@ -346,7 +348,8 @@ class Action:
     """One decision in plain Python: which items to give (indices), and how.
 
     For an opening: `give`, `ask` (with `conditional`), `framed`, `one_time`,
-    `walk`. For a response: `give` (reciprocate), `accept`, `renege`, `walk`.
+    `walk`. For a response: `give` (reciprocate, `framed` or not), `accept`,
+    `renege`, `walk`.
     """
 
     give: tuple[int, ...] = ()
@@ -456,6 +459,7 @@ class DealStrategy(Strategy):
         for d, deal in enumerate(self._deals(view, "respond")):
             a = self.decide(deal)
             out.walk[d], out.accept[d], out.renege[d] = a.walk, a.accept, a.renege
+            out.framed[d], out.one_time[d] = a.framed, a.one_time
             out.give[d] = _mask(a.give, k)
         return out
 

@@ -232,7 +232,10 @@ class ReputationConfig(Section):
     )
     initial_belief: float = Field(0.5, ge=0.0, le=1.0, description="belief about a stranger")
     referral_trust: float = Field(
-        0.8, ge=0.0, le=1.0, description="belief about a referred partner"
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="weight of trust in the referrer in a new contact's belief (the rest: what was heard of it)",
     )
     belief_rate: float = Field(
         0.3,

@@ -58,7 +58,6 @@ def death_birth(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """`updates` death-birth updates, one after another; returns who was updated."""
-    f = fitness(payoff, beta)
     dead = rng.integers(0, len(strategy), size=updates)
     draws = rng.random(updates)
     updated = []
@@ -66,7 +65,9 @@ def death_birth(
         lo, hi = indptr[i], indptr[i + 1]
         if hi == lo:
             continue
-        cum = np.cumsum(f[nbrs[lo:hi]])
+        # Fitness relative to the best neighbour: the contest is local, and
+        # this keeps exp() from underflowing for every neighbour at once.
+        cum = np.cumsum(fitness(payoff[nbrs[lo:hi]], beta))
         j = nbrs[lo + min(int(np.searchsorted(cum, r * cum[-1], side="right")), hi - lo - 1)]
         strategy[i] = strategy[j]
         updated.append(i)

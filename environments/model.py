@@ -50,12 +50,18 @@ AGENT_COUNTERS = (
     "value_received",
     "reneged",
     "gives_reciprocated",
+    "giving_deals",
+    "referral_surplus",
     "referrals_sent",
     "referrals_received",
     "referral_deals",
     "referral_payoff",
     "period_payoff",
 )
+
+# A negotiator that chooses partners by belief still picks one it believes
+# worthless with this weight (it must deal with someone, and beliefs can recover).
+PARTNER_FLOOR = 0.01
 
 # Gossip enumerates (deal, participant, contact) triples this many at a time.
 GOSSIP_CHUNK = 1 << 22
@@ -129,9 +135,10 @@ class ConcessionModel(mesa.Model):
             dtype=np.int16,
         )
         self.strategy = lookup[placed]
-        self.placed = placed.astype(
-            np.int16
-        )  # index into the mix: the strategy placed before any replacement
+        # The strategy placed, before any replacement (an index into the mix).
+        self.placed = placed.astype(np.int16)
+        # Mutation draws among the strategies the population started with (after any replacement).
+        self._initial_strategies = np.unique(self.strategy)
         self.cost, self.value = draw_valuations(cfg.items, self.n, self.rng)
         self.batna = self.rng.uniform(cfg.deal.batna.low, cfg.deal.batna.high, self.n)
         self.relationships = Relationships(self.n, self.graph.edges, cfg.reputation.initial_belief)
@@ -240,7 +247,7 @@ class ConcessionModel(mesa.Model):
         starters = np.repeat(np.flatnonzero(deg > 0), deal.deals_per_step)
         draws = self.rng.random(len(starters))
         weight = np.where(
-            self._chooses_partners[self.strategy[ends]], rel.belief[via, side] + 1e-9, 1.0
+            self._chooses_partners[self.strategy[ends]], rel.belief[via, side] + PARTNER_FLOOR, 1.0
         )
         cum = np.cumsum(weight)
         lo = np.where(indptr[starters] > 0, cum[indptr[starters] - 1], 0.0)
@@ -378,8 +385,10 @@ class ConcessionModel(mesa.Model):
                 give_b = game.flip(
                     give_b, np.where(opening.conditional, opening.ask, best_b()), noise, self.rng
                 )
+            # A reneger is one whose partner's give moved and its own did not (after noise).
+            reneged &= give_b == 0
             walked_a, walked_b = opening.walk, response.walk
-            framed_b = one_time_b = np.zeros(d, dtype=bool)
+            framed_b, one_time_b = response.framed, response.one_time
 
         walked = walked_a | walked_b
         out = game.payoffs(
@@ -387,9 +396,11 @@ class ConcessionModel(mesa.Model):
             self.batna[a], self.batna[b], cost_a, cost_b, value_a, value_b,
         )  # fmt: skip
         closed = ~walked
-        seen_by_b = np.where(
-            closed, self._perceive(out.give_a, opening.framed, value_b, best_a), 0.0
-        )
+        seen_by_b = self._perceive(out.give_a, opening.framed, value_b, best_a)
+        if deal.protocol != "simultaneous":
+            # The responder remembers the gift as it perceived it when it answered.
+            seen_by_b = np.where(out.give_a == opening.give, view_b.offer_perceived, seen_by_b)
+        seen_by_b = np.where(closed, seen_by_b, 0.0)
         seen_by_a = np.where(closed, self._perceive(out.give_b, framed_b, value_a, best_b), 0.0)
         # A gift the initiator received (the answer, or a simultaneous give) can be read as weakness too.
         weak_a = self._reads_weakness(a, out.give_b)
@@ -423,7 +434,7 @@ class ConcessionModel(mesa.Model):
         )
         rel.reneged[pair[out.reneged], side_a[out.reneged]] = True
         rel.deals[pair] += 1
-        rel.last_used[pair] = self.steps
+        rel.last_used[pair[closed]] = self.steps
 
         self._account(a, b, pair, out, counters)
         gave = (out.give_a != 0).astype(np.int8) + (out.give_b != 0)
@@ -556,6 +567,8 @@ class ConcessionModel(mesa.Model):
             "wealth": pay,
             "deals": None,
             "gives_reciprocated": reciprocated,
+            "giving_deals": gave_any,
+            "referral_surplus": referral2 * (self.config.deal.surplus / 2),
             "period_payoff": pay,
         }
         d = len(a)
@@ -736,24 +749,34 @@ class ConcessionModel(mesa.Model):
         revive = (pair >= 0) & ~rel.active[np.maximum(pair, 0)]
         fresh = pair < 0
         trust = rep.referral_trust
-        # The new contact's belief blends trust in the referrer with what was heard of it.
-        belief_h = trust * self.belief_of(h, via) + (1 - trust) * self.heard.pop(h, t)
-        belief_t = trust * self.belief_of(t, via) + (1 - trust) * self.heard.pop(t, h)
+        # The new contact's belief blends trust in the referrer with what was
+        # heard of it (or, for a lapsed contact, with what it still believes).
+        revived = np.maximum(pair, 0)
+        side_h = (rel.v[revived] == h).astype(np.int64)
+        prior_h = np.where(revive, rel.belief[revived, side_h], self.heard.get(h, t))
+        prior_t = np.where(revive, rel.belief[revived, 1 - side_h], self.heard.get(t, h))
+        heard_h = np.where(revive, rel.heard[revived, side_h], self.heard.known(h, t))
+        heard_t = np.where(revive, rel.heard[revived, 1 - side_h], self.heard.known(t, h))
+        self.heard.pop(h[fresh], t[fresh])
+        self.heard.pop(t[fresh], h[fresh])
+        belief_h = trust * self.belief_of(h, via) + (1 - trust) * prior_h
+        belief_t = trust * self.belief_of(t, via) + (1 - trust) * prior_t
         if revive.any():
-            p = pair[revive]
+            p, sh = pair[revive], side_h[revive]
             rel.active[p] = True
             rel.origin[p] = ORIGIN_REFERRAL
             rel.created[p] = self.steps
             rel.referrer[p] = via[revive]
             rel.last_used[p] = self.steps
+            rel.belief[p, sh], rel.belief[p, 1 - sh] = belief_h[revive], belief_t[revive]
         if fresh.any():
             hh, tt = h[fresh], t[fresh]
-            beliefs = (
-                np.where(hh < tt, belief_h[fresh], belief_t[fresh]),
-                np.where(hh < tt, belief_t[fresh], belief_h[fresh]),
-            )
+            first_is_h = hh < tt
             idx = rel.add(hh, tt, origin=ORIGIN_REFERRAL, step=self.steps, referrer=via[fresh])
-            rel.belief[idx, 0], rel.belief[idx, 1] = beliefs
+            rel.belief[idx, 0] = np.where(first_is_h, belief_h[fresh], belief_t[fresh])
+            rel.belief[idx, 1] = np.where(first_is_h, belief_t[fresh], belief_h[fresh])
+            rel.heard[idx, 0] = np.where(first_is_h, heard_h[fresh], heard_t[fresh])
+            rel.heard[idx, 1] = np.where(first_is_h, heard_t[fresh], heard_h[fresh])
         added = int(revive.sum() + fresh.sum())
         if added:
             self._adjacency = None
@@ -803,10 +826,7 @@ class ConcessionModel(mesa.Model):
             who = evolution.birth_death(
                 self.strategy, payoff, indptr, nbrs, evo.selection_intensity, updates, self.rng
             )
-        choices = np.array(
-            [self.strategy_names.index(s) for s in self.config.population.mix], dtype=np.int16
-        )
-        evolution.mutate(self.strategy, who, choices, evo.mutation_rate, self.rng)
+        evolution.mutate(self.strategy, who, self._initial_strategies, evo.mutation_rate, self.rng)
         self.period_payoff[:] = 0.0
 
     def reputation(self) -> np.ndarray:
@@ -932,6 +952,7 @@ class ConcessionModel(mesa.Model):
                 "closed": self.closed.astype(np.int64),
                 "walked": self.walked.astype(np.int64),
                 "gives": self.gives.astype(np.int64),
+                "giving_deals": self.giving_deals.astype(np.int64),
                 "gives_reciprocated": self.gives_reciprocated.astype(np.int64),
                 "reneged": self.reneged.astype(np.int64),
                 "cost_given": cost,
@@ -944,9 +965,10 @@ class ConcessionModel(mesa.Model):
                 "referrals_sent": self.referrals_sent.astype(np.int64),
                 "referral_deals": self.referral_deals.astype(np.int64),
                 "referral_payoff": self.referral_payoff,
-                # (value received + surplus of deals that came through referrals) / cost given
+                "referral_surplus": self.referral_surplus,
+                # (value received + base surplus of deals that came through referrals) / cost given
                 "return_on_concessions": np.divide(
-                    self.value_received + self.referral_payoff,
+                    self.value_received + self.referral_surplus,
                     cost,
                     out=np.full(self.n, np.nan),
                     where=cost > 0,
@@ -955,25 +977,34 @@ class ConcessionModel(mesa.Model):
         )
 
     def totals_by_strategy(self) -> pl.DataFrame:
-        """Whole-run figures per strategy: negotiators, payoff per deal, gives per deal, reciprocation, walk rate, wealth."""
+        """Whole-run figures per strategy now played (every strategy of the run, even with no one left).
+
+        Columns: negotiators, payoff per deal, gives (items) per deal,
+        reciprocation rate (deals in which it gave and got a give back, per
+        deal in which it gave), walk rate, mean wealth. Under strategy change
+        these group negotiators by the strategy they play at the end.
+        """
         df = self.agents_frame()
+        names = pl.DataFrame({"strategy": self.strategy_names})
+        totals = df.group_by("strategy").agg(
+            pl.len().alias("negotiators"),
+            pl.col("wealth").sum().alias("_wealth"),
+            pl.col("deals").sum().alias("_deals"),
+            pl.col("gives").sum().alias("_gives"),
+            pl.col("giving_deals").sum().alias("_giving"),
+            pl.col("gives_reciprocated").sum().alias("_recip"),
+            pl.col("walked").sum().alias("_walked"),
+            pl.col("wealth").mean().alias("wealth_mean"),
+        )
         return (
-            df.group_by("strategy", maintain_order=True)
-            .agg(
-                pl.len().alias("negotiators"),
-                pl.col("wealth").sum().alias("_wealth"),
-                pl.col("deals").sum().alias("_deals"),
-                pl.col("gives").sum().alias("_gives"),
-                pl.col("gives_reciprocated").sum().alias("_recip"),
-                pl.col("walked").sum().alias("_walked"),
-                pl.col("wealth").mean().alias("wealth_mean"),
-            )
+            names.join(totals, on="strategy", how="left")
+            .with_columns(pl.col("negotiators").fill_null(0).cast(pl.Int64))
             .select(
                 "strategy",
                 "negotiators",
                 _safe_div("_wealth", "_deals").alias("payoff_per_deal"),
                 _safe_div("_gives", "_deals").alias("gives_per_deal"),
-                _safe_div("_recip", "_gives").alias("reciprocation_rate"),
+                _safe_div("_recip", "_giving").alias("reciprocation_rate"),
                 _safe_div("_walked", "_deals").alias("walk_rate"),
                 "wealth_mean",
             )
@@ -981,10 +1012,23 @@ class ConcessionModel(mesa.Model):
         )
 
     def outcomes(self) -> dict[str, float]:
-        """Flat headline outcomes of the run so far, for a runs table."""
+        """Flat headline outcomes of the run so far, for a runs table.
+
+        The keys are the same for every run of a configuration: one set per
+        strategy of the run (NaN where undefined). `placed_*` figures follow
+        the negotiators placed as a strategy, whatever they play now: a paired
+        counterfactual compares the same negotiators with and without a
+        replacement. `giving_vs_holdout` is the payoff per deal of those
+        placed as `strategic` minus those placed as `holdout` in the same run;
+        `referral_payoff_share` the share of all payoff earned in deals
+        through referral contacts (the referral lift within a run).
+        """
         steps = self.steps_frame()
         agents = self.agents_frame()
         deals = float(agents["deals"].sum())
+        closed = float(agents["closed"].sum())
+        wealth = float(agents["wealth"].sum())
+        nan = float("nan")
         out: dict[str, float] = {
             "deals": float(steps["deals"].sum()),
             "closed": float(steps["closed"].sum()),
@@ -992,38 +1036,40 @@ class ConcessionModel(mesa.Model):
                 float(steps["giving_sides"].sum()), 2 * float(steps["closed"].sum())
             ),
             "walk_rate": _ratio(float(steps["walked"].sum()), float(steps["deals"].sum())),
-            "payoff_per_deal": _ratio(float(agents["wealth"].sum()), deals),
+            "payoff_per_deal": _ratio(wealth, deals),
             "gini": gini(self.wealth),
             "wall_time": self._wall,
+            "referral_deal_share": _ratio(float(agents["referral_deals"].sum()), closed),
+            "referral_payoff_share": _ratio(float(agents["referral_payoff"].sum()), wealth),
+            "referrals": float(steps["referrals"].sum()),
+            "new_contacts": float(steps["new_contacts"].sum()),
+            "mean_reputation": float(np.nanmean(self.reputation())) if self.n else nan,
         }
-        out["referral_deal_share"] = _ratio(float(agents["referral_deals"].sum()), deals)
-        out["referrals"] = float(steps["referrals"].sum())
-        out["new_contacts"] = float(steps["new_contacts"].sum())
-        out["mean_reputation"] = float(np.nanmean(self.reputation())) if self.n else float("nan")
         for row in self.totals_by_strategy().iter_rows(named=True):
             s = row["strategy"]
-            out[f"payoff_per_deal_{s}"] = row["payoff_per_deal"]
-            out[f"wealth_mean_{s}"] = row["wealth_mean"]
+            out[f"payoff_per_deal_{s}"] = _none_nan(row["payoff_per_deal"])
+            out[f"wealth_mean_{s}"] = _none_nan(row["wealth_mean"])
             out[f"share_{s}"] = row["negotiators"] / self.n
-        # By the strategy placed at the start: a paired counterfactual compares
-        # the same negotiators with and without the replacement.
-        placed = (
-            agents.group_by("placed_as", maintain_order=True)
-            .agg(
-                pl.col("wealth").sum(),
-                pl.col("deals").sum(),
-                pl.col("wealth").mean().alias("wealth_mean"),
-                pl.col("referral_deals").sum(),
-                pl.col("reputation").mean(),
-            )
-            .sort("placed_as")
+        placed = agents.group_by("placed_as").agg(
+            pl.col("wealth").sum(),
+            pl.col("deals").sum(),
+            pl.col("closed").sum(),
+            pl.col("wealth").mean().alias("wealth_mean"),
+            pl.col("referral_deals").sum(),
+            pl.col("reputation").mean(),
         )
-        for row in placed.iter_rows(named=True):
-            s = row["placed_as"]
-            out[f"placed_payoff_per_deal_{s}"] = _ratio(row["wealth"], row["deals"])
-            out[f"placed_wealth_mean_{s}"] = row["wealth_mean"]
-            out[f"placed_referral_deal_share_{s}"] = _ratio(row["referral_deals"], row["deals"])
-            out[f"placed_reputation_{s}"] = row["reputation"]
+        by_placed = {row["placed_as"]: row for row in placed.iter_rows(named=True)}
+        for s in sorted(self.config.population.mix):
+            row = by_placed.get(s)
+            out[f"placed_payoff_per_deal_{s}"] = _ratio(row["wealth"], row["deals"]) if row else nan
+            out[f"placed_wealth_mean_{s}"] = _none_nan(row["wealth_mean"]) if row else nan
+            out[f"placed_referral_deal_share_{s}"] = (
+                _ratio(row["referral_deals"], row["closed"]) if row else nan
+            )
+            out[f"placed_reputation_{s}"] = _none_nan(row["reputation"]) if row else nan
+        out["giving_vs_holdout"] = out.get("placed_payoff_per_deal_strategic", nan) - out.get(
+            "placed_payoff_per_deal_holdout", nan
+        )
         return out
 
     def release(self) -> None:
@@ -1042,6 +1088,10 @@ def _once(make: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
         return cache[0]
 
     return get
+
+
+def _none_nan(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
 
 
 def _ratio(num: float, den: float) -> float:

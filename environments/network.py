@@ -35,8 +35,9 @@ Graph files (`load_graph`):
   need a relationship both sides see. An edge list is read as undirected
   (``a,b`` and ``b,a`` are the same edge).
 - Self-loops are dropped (nobody negotiates with itself; the node is kept).
-  Duplicate edges are merged into one. Isolated nodes are kept: they deal
-  with nobody until someone refers them.
+  Duplicate edges are merged into one. Isolated nodes are kept: they hold a
+  place in the population but deal with nobody (a referral goes to a contact
+  of someone who dealt, so it never reaches them).
 - Nodes are renumbered ``0 .. n-1`` by sorting their labels: numerically if
   every label is an integer, else as strings. `Graph.labels` keeps the
   original labels (as strings) by node id.

@@ -66,10 +66,12 @@ class Strategic(Strategy):
     unreturned gives in a row, and has waited `pause` deals since an unreturned
     give. Strangers get the cheapest item as a test. After an unreturned give
     the next give is conditional on the ask. It walks away from partners who
-    reneged on it or whose reputation is below `avoid_below`.
+    reneged on it or whose reputation is below `avoid_below`, and under
+    `initiator` matching it chooses partners in proportion to its belief.
     """
 
     Params = StrategicParams
+    chooses_partners = True  # under `initiator` matching it picks partners in proportion to belief
     classifier = {
         "gives_first": True,
         "frames": True,
@@ -95,7 +97,7 @@ class Strategic(Strategy):
     def _gives(self, view: DealView) -> np.ndarray:
         """The single item it would give now (0 = none)."""
         p = self.params
-        rested = (view.streak == 0) | (view.idle > p.pause)
+        rested = (view.streak == 0) | (view.idle >= p.pause)
         ok = (self.checklist(view) >= p.checklist_min) & (view.streak < p.patience) & rested
         stranger = ~view.met & ~view.heard
         item = np.where(stranger & p.tests_unknown, view.cheapest_give(), view.best_gives(1))
@@ -111,7 +113,8 @@ class Strategic(Strategy):
         out = Opening.nothing(len(view))
         give = self._gives(view)
         ask, ask_ratio = view.best_ask()
-        ask_now = p.conditional & view.met & (view.last_received <= 0) & (ask_ratio >= p.ratio_min)
+        # After its own give went unreturned, it asks for a specific return.
+        ask_now = p.conditional & view.met & (view.streak > 0) & (ask_ratio >= p.ratio_min)
         out.give = give
         out.conditional = ask_now & (give != 0)
         out.ask = np.where(out.conditional, ask, 0)
@@ -133,6 +136,8 @@ class Strategic(Strategy):
         out.give = np.where(gift, np.where(view.reads_weakness, 0, match), own)
         fair = view.offer_perceived >= (1.0 + view.demand) * view.cost_of(view.offer_ask)
         out.accept = view.offer_conditional & fair & ~view.reads_weakness
+        out.framed[:] = self.params.frames
+        out.one_time[:] = self.params.one_time
         if self.params.walks:
             expected = np.where(view.offer_conditional & ~out.accept, 0.0, view.offer_perceived)
             out.walk = self._avoid(view) | view.expects_below_batna(0.0, expected)

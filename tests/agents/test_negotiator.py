@@ -20,7 +20,10 @@ def test_negotiators_are_mesa_agents_viewing_the_arrays():
         assert agent.deals == model.deals[i]
         assert set(agent.contacts) == set(
             np.concatenate(
-                [model.graph.edges[model.graph.edges[:, 0] == i, 1], model.graph.edges[model.graph.edges[:, 1] == i, 0]]
+                [
+                    model.graph.edges[model.graph.edges[:, 0] == i, 1],
+                    model.graph.edges[model.graph.edges[:, 1] == i, 0],
+                ]
             )
         )
     # Mesa's AgentSet tools work on them.

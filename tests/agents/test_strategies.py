@@ -183,9 +183,22 @@ class TestStrategic:
         assert strat.open(view(met=True, streak=2, idle=1, belief=0.6)).give[0] == 0
 
     def test_pauses_after_an_unreturned_give(self):
+        # idle counts the deals since its last give: 0 on the deal right after it.
         strat = Strategic({"pause": 1, "patience": 5})
-        assert strat.open(view(met=True, streak=1, idle=1, belief=0.6)).give[0] == 0
-        assert strat.open(view(met=True, streak=1, idle=2, belief=0.6)).give[0] != 0
+        assert strat.open(view(met=True, streak=1, idle=0, belief=0.6)).give[0] == 0
+        assert strat.open(view(met=True, streak=1, idle=1, belief=0.6)).give[0] != 0
+        no_pause = Strategic({"pause": 0, "patience": 5})
+        assert no_pause.open(view(met=True, streak=1, idle=0, belief=0.6)).give[0] != 0
+
+    def test_asks_only_after_its_own_give_went_unreturned(self):
+        strat = Strategic({"pause": 0})
+        assert not strat.open(view(met=True, streak=0, last_received=0.0, belief=0.6)).conditional[
+            0
+        ]
+
+    def test_frames_its_answers(self):
+        out = Strategic().respond(offer(give=1, **GIVER))
+        assert out.framed[0] and out.one_time[0]
 
     def test_asks_for_a_return_after_an_unreturned_give(self):
         out = Strategic({"pause": 0, "patience": 5}).open(

@@ -90,3 +90,30 @@ def test_mutation_draws_from_the_population_strategies():
         strategy, np.arange(1000), np.array([0, 3], dtype=np.int16), 1.0, np.random.default_rng(0)
     )
     assert set(np.unique(strategy)) == {0, 3}
+
+
+def test_death_birth_stays_proportional_when_the_neighbourhood_is_far_below_the_best():
+    # Same path 1 - 0 - 2, plus a pair 3 - 4 far richer than everyone: the
+    # contest at node 0 must still go 3:1 to node 2 (no underflow to a tie).
+    indptr, nbrs, _ = adjacency(5, np.array([0, 0, 3]), np.array([1, 2, 4]))
+    payoff = np.array([0.0, 0.0, np.log(3.0), 0.0, 1e6])
+    trials, hits = 4000, 0
+    for seed in range(trials):
+        strategy = np.array([0, 1, 2, 3, 4])
+        evolution.death_birth(strategy, payoff, indptr, nbrs, 1.0, 1, np.random.default_rng(seed))
+        hits += strategy[0] == 2
+    p = 1 / 5 * 3 / 4
+    assert abs(hits / trials - p) < 4 * np.sqrt(p * (1 - p) / trials)
+
+
+def test_outcome_keys_do_not_depend_on_which_strategies_survive():
+    keys = []
+    for seed in range(3):
+        model = ConcessionModel(
+            population={"n": 30, "mix": {"reciprocal": 0.5, "holdout": 0.5}},
+            evolution={"rule": "death-birth", "update_every": 1, "selection_intensity": 5.0},
+            rng=seed,
+        ).run(30)
+        keys.append(list(model.outcomes()))
+    assert keys[0] == keys[1] == keys[2]
+    assert "share_reciprocal" in keys[0] and "share_holdout" in keys[0]

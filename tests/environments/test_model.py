@@ -221,3 +221,16 @@ def test_strong_batna_receivers_read_gifts_as_weakness_and_return_less():
         return m.totals_by_strategy().filter(pl.col("strategy") == "naive")["reciprocation_rate"][0]
 
     assert reciprocation(1.8) < reciprocation(0.0) - 0.2
+
+
+def test_reciprocation_rate_counts_deals_not_items():
+    model = two(
+        "naive",
+        "reciprocal",
+        steps=5,
+        deal={"protocol": "simultaneous"},
+        items={"explicit": [{"cost": 1.0, "value": 3.0}] * 2},
+        strategies={"naive": {"gives_per_deal": 2}},
+    )
+    totals = model.totals_by_strategy()
+    assert totals.filter(pl.col("strategy") == "naive")["reciprocation_rate"][0] == 1.0

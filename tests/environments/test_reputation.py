@@ -102,6 +102,12 @@ def test_referrals_create_contacts_and_their_deals_are_counted():
         == agents["referrals_received"].sum()
         == steps["referrals"].sum()
     )
+    # Return on concessions: (value received + base surplus of referral deals) / cost given.
+    s = model.config.deal.surplus
+    assert np.allclose(agents["referral_surplus"], s / 2 * agents["referral_deals"])
+    given = agents.filter(pl.col("cost_given") > 0)
+    expected = (given["value_received"] + given["referral_surplus"]) / given["cost_given"]
+    assert np.allclose(given["return_on_concessions"], expected)
     # New contacts start trusting: above the stranger's prior on average.
     assert rel.belief[start_contacts : rel.size].mean() > 0.5
 
