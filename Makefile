@@ -24,7 +24,9 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest
 
+# A fresh folder each time: a results folder refuses a spec that changed.
 demo: install
+	rm -rf results/demo
 	$(BIN)/concession sweep backfire-map --size quick --out results/demo
 	$(BIN)/concession report results/demo
 
