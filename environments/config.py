@@ -12,9 +12,17 @@ import difflib
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 BUILTIN_STRATEGIES = (
     "reciprocal",
@@ -31,9 +39,50 @@ class ConfigError(ValueError):
 
 
 class Section(BaseModel):
-    """A configuration section: unknown keys are refused, values are checked on assignment."""
+    """A configuration section: unknown keys are refused, values are checked on assignment.
+
+    Numbers must be written as numbers: pydantic would quietly read `"10"` or
+    `true` as 10 or 1, which hides a typo (a quoted value, a flag where a
+    probability belongs), so a string or a boolean where a number is expected
+    is refused here, before pydantic converts it.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        expected = _number_kind(field.annotation)
+        if expected is not None:
+            _refuse_non_number(value, expected)
+        elif _is_dict_of_numbers(field.annotation) and isinstance(value, dict):
+            for key, item in value.items():
+                _refuse_non_number(item, "a number", f"{key!r}: ")
+        return value
+
+
+def _number_kind(annotation: Any) -> str | None:
+    """'a whole number' / 'a number' when `annotation` is int / float (optionally | None)."""
+    args = set(get_args(annotation)) - {type(None)} if get_args(annotation) else {annotation}
+    if args == {int}:
+        return "a whole number"
+    if args == {float} or args == {int, float}:
+        return "a number"
+    return None
+
+
+def _is_dict_of_numbers(annotation: Any) -> bool:
+    return get_origin(annotation) is dict and get_args(annotation)[1:] == (float,)
+
+
+def _refuse_non_number(value: Any, expected: str, prefix: str = "") -> None:
+    if isinstance(value, bool):
+        raise ValueError(f"{prefix}{expected} is expected, not true/false")
+    if isinstance(value, str):
+        raise ValueError(f"{prefix}{expected} is expected, not a string (remove the quotes?)")
 
 
 class PopulationConfig(Section):
@@ -257,6 +306,20 @@ class EvolutionConfig(Section):
     )
 
 
+class OutputConfig(Section):
+    """What a run collects besides its per-step tables."""
+
+    agents_every: int = Field(
+        0,
+        ge=0,
+        le=10_000_000,
+        description=(
+            "record the per-negotiator table every this many steps (0: only at the end); "
+            "a long run of a large population can keep a few snapshots instead of one per step"
+        ),
+    )
+
+
 class ModelConfig(Section):
     """A whole model configuration: the sections of a `concession run` file."""
 
@@ -272,6 +335,27 @@ class ModelConfig(Section):
     strategies: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="strategy name -> its behavioural parameters"
     )
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="after")
+    def _network_fits(self) -> ModelConfig:
+        # Imported here: network imports this module. A generated network that
+        # cannot exist on n nodes (m >= n, ...) is refused with the data, not
+        # when a run builds it, so a sweep refuses it before writing anything.
+        from environments.network import check_graph_params
+
+        if self.network.kind != "file":
+            try:
+                check_graph_params(self.network, self.population.n)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+            if self.population.placement == "attribute":
+                raise ValueError(
+                    "population.placement = 'attribute' reads each negotiator's strategy from a "
+                    "node attribute of a graph file; it needs network.kind = 'file' with a "
+                    "GraphML or GML network.path"
+                )
+        return self
 
     @model_validator(mode="after")
     def _strategies_known(self) -> ModelConfig:
@@ -334,6 +418,61 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
+_BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model an annotation holds (`Item` in `list[Item] | None`), else itself."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            return found
+    return annotation
+
+
+def _bound(value: float) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def _allowed_range(model: type[BaseModel], loc: tuple) -> str:
+    """The bounds of the field at `loc`, for a person: 'a number in [0, 1]', 'a whole number >= 2'."""
+    current: Any = model
+    field = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return ""
+        current = _model_in(field.annotation)
+    if field is None:
+        return ""
+    low = high = None
+    low_open = high_open = False
+    for meta in field.metadata:
+        for attr, is_low, is_open in (("ge", 1, 0), ("gt", 1, 1), ("le", 0, 0), ("lt", 0, 1)):
+            value = getattr(meta, attr, None)
+            if value is None:
+                continue
+            if is_low:
+                low, low_open = value, bool(is_open)
+            else:
+                high, high_open = value, bool(is_open)
+    kind = _number_kind(field.annotation) or "a value"
+    if low is not None and high is not None:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        return f"{kind} in {left}{_bound(low)}, {_bound(high)}{right}"
+    if low is not None:
+        return f"{kind} {'>' if low_open else '>='} {_bound(low)}"
+    if high is not None:
+        return f"{kind} {'<' if high_open else '<='} {_bound(high)}"
+    return ""
+
+
 def describe_validation_error(exc: ValidationError, model: type[BaseModel] = ModelConfig) -> str:
     """One line per problem: the dotted key, the value given and what is allowed."""
     lines = []
@@ -346,6 +485,8 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel] = Mod
             lines.append(f"unknown key {key!r}{hint}; allowed here: {allowed}")
             continue
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] in _BOUND_ERRORS:
+            msg = f"out of range; allowed: {_allowed_range(model, loc) or msg}"
         if not loc:  # a whole-config check: its message names the keys itself
             lines.append(msg)
             continue

@@ -34,6 +34,7 @@ from agents.strategy import (
 )
 from environments import evolution, game
 from environments.config import ModelConfig, load_config
+from environments.limits import check_memory
 from environments.network import adjacency, build_graph, pick_other_contact, place_strategies
 from environments.relationships import ORIGIN_REFERRAL, Relationships
 from environments.reputation import HeardBeliefs, assess, move
@@ -103,6 +104,10 @@ class ConcessionModel(mesa.Model):
         **sections: Any,
     ) -> None:
         cfg = load_config(config, **sections)
+        # A run too big for this machine is refused before anything is built
+        # (a file network is checked once loaded, from its real size).
+        if cfg.network.kind != "file":
+            check_memory(cfg)
         seed = rng if rng is not None else cfg.seed
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**63))
@@ -115,6 +120,8 @@ class ConcessionModel(mesa.Model):
         # BATNAs. Paired counterfactuals (population.replace) change none of
         # these, so a pair shares its base run's network and placement.
         self.graph = build_graph(cfg.network, cfg.population.n, self.rng)
+        if cfg.network.kind == "file":
+            check_memory(cfg, graph=self.graph)
         self.n = self.graph.n
         self.strategy_names: list[str] = cfg.strategy_names()
         self.strategies: list[Strategy] = [
@@ -156,6 +163,7 @@ class ConcessionModel(mesa.Model):
             setattr(self, name, np.zeros(self.n, dtype=np.float64))
         self._step_records: list[dict[str, float]] = []
         self._strategy_records: list[dict[str, np.ndarray]] = []
+        self._agent_snapshots: list[pl.DataFrame] = []
 
         # Negotiators are real Mesa agents, views over the arrays above.
         Negotiator.create_agents(self, self.n)
@@ -186,6 +194,9 @@ class ConcessionModel(mesa.Model):
         decayed = self._decay_contacts()
         self._evolve()
         self._record_step(len(a), counters, fresh, spread, decayed)
+        every = self.config.output.agents_every
+        if every and self.steps % every == 0:
+            self._agent_snapshots.append(self._snapshot())
 
     def last_deals(self) -> pl.DataFrame:
         """The deals of the last step: initiator, responder, pair, and outcome.
@@ -827,6 +838,13 @@ class ConcessionModel(mesa.Model):
                 self.strategy, payoff, indptr, nbrs, evo.selection_intensity, updates, self.rng
             )
         evolution.mutate(self.strategy, who, self._initial_strategies, evo.mutation_rate, self.rng)
+        if evo.rule != "imitation":
+            # Death-birth and birth-death replace a negotiator by a newcomer:
+            # no one remembers it and it remembers no one. (Imitation is the
+            # same negotiator changing its mind, so it keeps its memory.)
+            newcomers = np.unique(who)
+            self.relationships.renew(newcomers)
+            self.heard.forget(newcomers)
         self.period_payoff[:] = 0.0
 
     def reputation(self) -> np.ndarray:
@@ -975,6 +993,21 @@ class ConcessionModel(mesa.Model):
                 ),
             }
         )
+
+    def _snapshot(self) -> pl.DataFrame:
+        """The agents frame now, with the step first."""
+        return self.agents_frame().select(pl.lit(self.steps, pl.Int64).alias("step"), pl.all())
+
+    def agents_history(self) -> pl.DataFrame:
+        """The agents frame every `output.agents_every` steps, and after the last step.
+
+        A `step` column comes first. Without `agents_every` it is the end
+        state alone (still with its `step`).
+        """
+        snapshots = list(self._agent_snapshots)
+        if not snapshots or snapshots[-1]["step"][0] != self.steps:
+            snapshots.append(self._snapshot())
+        return pl.concat(snapshots)
 
     def totals_by_strategy(self) -> pl.DataFrame:
         """Whole-run figures per strategy now played (every strategy of the run, even with no one left).

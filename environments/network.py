@@ -110,46 +110,60 @@ def build_graph(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> Graph:
         if not cfg.path:
             raise ConfigError("network.kind = 'file' needs network.path = '...'")
         return load_graph(cfg.path)
-    if n < 2:
-        raise ConfigError(f"population.n = {n}: a referral network needs at least 2 negotiators")
+    check_graph_params(cfg, n)
     if kind == "barabasi_albert":
-        if cfg.m >= n:
-            raise ConfigError(
-                f"network.m = {cfg.m} must be smaller than population.n = {n} "
-                "(each new node attaches to m existing ones)"
-            )
         u, v = _barabasi_albert(n, cfg.m, rng)
-    elif kind in ("ring", "watts_strogatz"):
-        if cfg.k >= n:
-            raise ConfigError(
-                f"network.k = {cfg.k} must be smaller than population.n = {n} "
-                "(each node joins k/2 neighbours on each side)"
-            )
-        if kind == "ring":
-            u, v = _ring(n, cfg.k)
-        else:
-            u, v = _watts_strogatz(n, cfg.k, cfg.p, rng)
+    elif kind == "ring":
+        u, v = _ring(n, cfg.k)
+    elif kind == "watts_strogatz":
+        u, v = _watts_strogatz(n, cfg.k, cfg.p, rng)
     elif kind == "erdos_renyi":
-        if cfg.mean_degree > n - 1:
-            raise ConfigError(
-                f"network.mean_degree = {cfg.mean_degree:g} must be at most "
-                f"population.n - 1 = {n - 1} (a node has at most n - 1 neighbours)"
-            )
         u, v = _erdos_renyi(n, cfg.mean_degree / (n - 1), rng)
     elif kind == "complete":
-        if n > MAX_COMPLETE_N:
-            raise ConfigError(
-                f"network.kind = 'complete' with population.n = {n} would have "
-                f"{n * (n - 1) // 2:,} edges; a complete graph is limited to "
-                f"population.n <= {MAX_COMPLETE_N:,} (for a dense large population use "
-                "erdos_renyi with a high mean_degree)"
-            )
         return Graph(n=n, edges=_complete(n))
     elif kind == "communities":
         u, v = _communities(n, cfg.blocks, cfg.mean_degree, cfg.mixing, rng)
     else:  # pragma: no cover - the config only admits the kinds above
         raise ConfigError(f"network.kind = {kind!r} is not a known graph kind")
     return Graph(n=n, edges=_canonical(n, u, v))
+
+
+def check_graph_params(cfg: NetworkConfig, n: int) -> None:
+    """Refuse a generated network that cannot exist on `n` nodes (m >= n, k >= n, ...).
+
+    Cheap (nothing is drawn), so a configuration is checked when it is read,
+    and `build_graph` checks again. A ``file`` network is not checked here:
+    its file decides the size.
+    """
+    kind = cfg.kind
+    if kind == "file":
+        return
+    if n < 2:
+        raise ConfigError(f"population.n = {n}: a referral network needs at least 2 negotiators")
+    if kind == "barabasi_albert" and cfg.m >= n:
+        raise ConfigError(
+            f"network.m = {cfg.m} must be smaller than population.n = {n} "
+            "(each new node attaches to m existing ones)"
+        )
+    if kind in ("ring", "watts_strogatz") and cfg.k >= n:
+        raise ConfigError(
+            f"network.k = {cfg.k} must be smaller than population.n = {n} "
+            "(each node joins k/2 neighbours on each side)"
+        )
+    if kind == "erdos_renyi" and cfg.mean_degree > n - 1:
+        raise ConfigError(
+            f"network.mean_degree = {cfg.mean_degree:g} must be at most "
+            f"population.n - 1 = {n - 1} (a node has at most n - 1 neighbours)"
+        )
+    if kind == "complete" and n > MAX_COMPLETE_N:
+        raise ConfigError(
+            f"network.kind = 'complete' with population.n = {n} would have "
+            f"{n * (n - 1) // 2:,} edges; a complete graph is limited to "
+            f"population.n <= {MAX_COMPLETE_N:,} (for a dense large population use "
+            "erdos_renyi with a high mean_degree)"
+        )
+    if kind == "communities":
+        _check_communities(n, cfg.blocks, cfg.mean_degree, cfg.mixing)
 
 
 def estimate_edges(cfg: NetworkConfig, n: int) -> int:
@@ -417,30 +431,13 @@ def _communities(
     exactly. With a single block there is no other block, so `mixing` is
     ignored and the graph is G(n, mean_degree / (n - 1)).
     """
-    if blocks > n:
-        raise ConfigError(
-            f"network.blocks = {blocks} must be at most population.n = {n} "
-            "(a block needs at least one node)"
-        )
+    _check_communities(n, blocks, mean_degree, mixing)
     if blocks == 1:
         mixing = 0.0
     q, r = divmod(n, blocks)
     inside = mean_degree * (1.0 - mixing)
-    if inside > q - 1:
-        raise ConfigError(
-            f"network.mean_degree = {mean_degree:g} with network.mixing = {mixing:g} asks for "
-            f"{inside:g} neighbours inside a node's block, but population.n / network.blocks "
-            f"= {n} / {blocks} leaves blocks of {q} nodes (at most {q - 1} neighbours); "
-            "lower mean_degree or blocks, or raise mixing"
-        )
     outside = mean_degree * mixing
     others = n - n / blocks
-    if blocks > 1 and outside > others:
-        raise ConfigError(
-            f"network.mean_degree = {mean_degree:g} with network.mixing = {mixing:g} asks for "
-            f"{outside:g} neighbours outside a node's block, but only {others:g} nodes are "
-            "outside it; lower mean_degree or mixing"
-        )
     us, vs = [], []
     # Within blocks: first the r blocks of q + 1 nodes, then those of q.
     for size, count, first in ((q + 1, r, 0), (q, blocks - r, r * (q + 1))):
@@ -465,6 +462,34 @@ def _communities(
     return np.concatenate(us), np.concatenate(vs)
 
 
+def _check_communities(n: int, blocks: int, mean_degree: float, mixing: float) -> None:
+    """Refuse block sizes that cannot hold the asked-for neighbours (see `_communities`)."""
+    if blocks > n:
+        raise ConfigError(
+            f"network.blocks = {blocks} must be at most population.n = {n} "
+            "(a block needs at least one node)"
+        )
+    if blocks == 1:
+        mixing = 0.0
+    q = n // blocks
+    inside = mean_degree * (1.0 - mixing)
+    if inside > q - 1:
+        raise ConfigError(
+            f"network.mean_degree = {mean_degree:g} with network.mixing = {mixing:g} asks for "
+            f"{inside:g} neighbours inside a node's block, but population.n / network.blocks "
+            f"= {n} / {blocks} leaves blocks of {q} nodes (at most {q - 1} neighbours); "
+            "lower mean_degree or blocks, or raise mixing"
+        )
+    outside = mean_degree * mixing
+    others = n - n / blocks
+    if blocks > 1 and outside > others:
+        raise ConfigError(
+            f"network.mean_degree = {mean_degree:g} with network.mixing = {mixing:g} asks for "
+            f"{outside:g} neighbours outside a node's block, but only {others:g} nodes are "
+            "outside it; lower mean_degree or mixing"
+        )
+
+
 def _block_of(node: np.ndarray, q: int, r: int) -> np.ndarray:
     """The block of each node when r blocks of q + 1 nodes come before blocks of q."""
     big = r * (q + 1)
@@ -481,8 +506,28 @@ def load_graph(path: str | Path) -> Graph:
     The format follows the suffix (see the module docstring for the rules on
     headers, delimiters, renumbering, self-loops, duplicates and isolated
     nodes). Any problem is a `ConfigError` naming the file.
+
+    The last graph read is kept (its arrays read-only) while the file is
+    unchanged: a file checked before a run, or read by run after run in a
+    sweep's worker, is parsed once.
     """
     path = _existing(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if _last_loaded and _last_loaded[0] == key:
+        return _last_loaded[1]
+    graph = _load_graph(path)
+    for array in (graph.edges, graph.labels, *graph.attributes.values()):
+        if array is not None:
+            array.flags.writeable = False  # shared by every model built from it
+    _last_loaded[:] = [key, graph]
+    return graph
+
+
+_last_loaded: list = []  # [(path, mtime, size), Graph] of the last file read
+
+
+def _load_graph(path: Path) -> Graph:
     suffix = path.suffix.lower()
     if suffix in EDGE_LIST_SUFFIXES:
         src, dst = _read_edge_list(path)

@@ -6,14 +6,18 @@ and exit code 2, with nothing written; see `fail`.
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from environments.config import ConfigError
@@ -37,8 +41,31 @@ def _root() -> None:
 
 def fail(message: str, code: int = 2) -> None:
     """Print one line naming what is wrong and exit (2: bad input)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Escaped: a message holding "[base]" or "[0, 1]" must not be read as Rich markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM and SIGHUP (a scheduler's kill, a closed terminal) like Ctrl-C.
+
+    The sweep then stops as it does on Ctrl-C: its workers are stopped and its
+    manifest says it was interrupted; without this, the process would just vanish.
+    """
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def clean_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -145,16 +172,27 @@ def sweep(
     from experiments.runner import run_sweep
     from experiments.spec import load_spec
 
-    spec_obj = load_spec(spec, size)
-    summary = run_sweep(
-        spec_obj,
-        out,
-        workers=workers,
-        scheduler=scheduler,
-        retry_failed=retry_failed,
-        progress=progress,
-        batch_runs=batch_runs,
-    )
+    # On a Dask cluster the runs must fit the workers' memory, not this machine's (run_sweep checks).
+    spec_obj = load_spec(spec, size, check_memory=scheduler is None)
+    try:
+        with _stop_on_sigterm():
+            summary = run_sweep(
+                spec_obj,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                retry_failed=retry_failed,
+                progress=progress,
+                batch_runs=batch_runs,
+            )
+    except KeyboardInterrupt:
+        fail(
+            f"interrupted; every finished run is kept in {out}: run the same command again "
+            "to resume",
+            code=130,
+        )
+    for note in summary.notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     console.print(
         f"{spec_obj.name}: {summary.planned} runs planned, {summary.skipped} already done, "
         f"{summary.ran} run now ({summary.backend}, {summary.seconds:.1f} s); "
@@ -179,12 +217,122 @@ def sweep(
 
 
 @app.command()
+@clean_errors
+def report(
+    results: Annotated[
+        Path, typer.Argument(metavar="RESULTS_DIR", help="a results folder (a sweep's --out)")
+    ],
+    snapshot: Annotated[
+        bool, typer.Option(help="draw a network snapshot (replays one or two runs)")
+    ] = True,
+) -> None:
+    """Write RESULTS_DIR/report.html (figures and tables in one page) and the figures as PNG and SVG."""
+    from analysis.report import build_report
+    from analysis.summary import load_results
+
+    path = build_report(results, snapshot=snapshot)
+    counts = load_results(results).counts
+    state = f"{counts.ok} runs, {counts.failed} failed"
+    if counts.missing:
+        state += f", {counts.missing} of {counts.planned} not run yet (an unfinished sweep)"
+    console.print(f"report of {state}; figures in {path.parent / 'figures'}", highlight=False)
+    console.print(str(path.resolve()), highlight=False, soft_wrap=True)
+
+
+@app.command()
 def scenarios() -> None:
     """List the built-in experiments, one line each (run one with `concession sweep NAME`)."""
     from experiments.spec import list_scenarios
 
     for name, description in list_scenarios().items():
         console.print(f"{name:26} {description}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+@clean_errors
+def dashboard(
+    port: Annotated[int, typer.Option(help="port to serve on", min=1, max=65535)] = 8765,
+    host: Annotated[
+        str, typer.Option(help="address to bind (0.0.0.0: reachable from other machines)")
+    ] = "127.0.0.1",
+) -> None:
+    """Start the classroom dashboard (Solara) in the browser; Ctrl-C stops it (docs/classroom.md)."""
+    import importlib.util
+
+    # Solara comes with the optional `viz` extra; nothing else imports it.
+    if importlib.util.find_spec("solara") is None:
+        fail("the dashboard needs the viz extra: pip install -e '.[viz]' (make install does it)")
+    if not host.strip():
+        fail("--host is empty; give an address such as 127.0.0.1")
+    from analysis.dashboard import serve
+
+    try:
+        serve(host=host.strip(), port=port)
+    except OSError as exc:
+        fail(f"could not start the dashboard server: {exc}", code=1)
+
+
+@app.command()
+@clean_errors
+def validate(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="the reduced form CI runs (the default): minutes")
+    ] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="every point and replicate: 7 to 20 minutes on 2 cores")
+    ] = False,
+    out: Annotated[
+        Path, typer.Option(help="folder for the table (Markdown, CSV, JSON) and the figures")
+    ] = Path("validation"),
+    only: Annotated[
+        str | None,
+        typer.Option(help="comma-separated parts: exact, axelrod, direct, network, indirect"),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="worker processes (default: the cores; 0: this process)", min=0),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="root seed of every replicate", min=0)] = 2006,
+) -> None:
+    """Reproduce classic results of reciprocity research: theory against measured (docs/validation.md)."""
+    import importlib.util
+
+    from rich.markup import escape
+
+    from analysis import validation
+
+    if quick and full:
+        fail("--quick and --full exclude each other; give one of them")
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file; give a folder")
+    parts = validation.parse_parts(only)
+    if "axelrod" in parts and importlib.util.find_spec("axelrod") is None:
+        fail(
+            "the Axelrod cross-check needs the dev extra (pip install -e '.[dev]'); "
+            "or leave it out with --only"
+        )
+    size = validation.FULL if full else validation.QUICK
+
+    def progress(part: str, rows: list, seconds: float) -> None:
+        ok = sum(r.ok for r in rows)
+        console.print(f"{part}: {ok} of {len(rows)} within tolerance ({seconds:.1f} s)")
+
+    rows, seconds = validation.run_validation(parts, size, seed, workers, on_part=progress)
+    table = Table(title=f"validation ({size.name}, seed {seed})", show_lines=True)
+    for col in ("result", "setup", "theory", "measured", "within tolerance?"):
+        table.add_column(col)
+    for r in rows:
+        cells = (escape(x) for x in (r.result, r.setup, r.theory, r.measured))
+        table.add_row(*cells, "yes" if r.ok else "[bold red]no[/]")
+    console.print(table)
+    validation.write_outputs(rows, out, size=size, seed=seed, seconds=seconds)
+    bad = sum(not r.ok for r in rows)
+    console.print(
+        f"{len(rows) - bad} of {len(rows)} within tolerance in {sum(seconds.values()):.0f} s; "
+        f"table and figures in {out}/",
+        highlight=False,
+    )
+    raise typer.Exit(1 if bad else 0)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -16,14 +16,20 @@ work to a process stays small next to the work. Backends:
   only, so the cluster needs no shared file system.
 
 A run that raises is recorded as failed with its error; the sweep goes on. A
-batch whose worker dies is retried run by run, so one bad run cannot take its
-batch-mates down with it. Results do not depend on the backend, the worker
-count or the batching: each run depends only on its configuration and seed.
+run whose worker dies is retried once, alone, and recorded as failed if it
+dies again; runs interrupted with it are retried, runs that had not started
+are requeued (see `_execute`), so one bad run cannot take others down with it.
+Local processes are capped so that that many of the largest runs fit in the
+memory available; on Dask each run must fit a worker's memory limit. Results
+do not depend on the backend, the worker count or the batching: each run
+depends only on its configuration and seed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import threading
 import time
 import traceback
@@ -59,6 +65,7 @@ SINGLE_THREAD_ENV = (
 )
 
 RunFn = Callable[[Run], RunResult]
+RUNNING_DIR = ".running"  # start markers of the runs local workers are executing
 
 
 # --------------------------------------------------------------------------- in the worker
@@ -68,6 +75,7 @@ def run_one(run: Run) -> RunResult:
     """Run one model from its resolved configuration and seed; collect its tables and outcomes."""
     from environments.config import load_config
     from environments.model import ConcessionModel
+    from experiments.single import agents_table
 
     start = time.perf_counter()
     model = ConcessionModel(load_config(run.config), rng=run.seed)
@@ -76,7 +84,7 @@ def run_one(run: Run) -> RunResult:
         tables = {
             "steps": model.steps_frame(),
             "strategies": model.strategy_frame(),
-            "agents": model.agents_frame(),
+            "agents": agents_table(model),
         }
         outcomes = model.outcomes()
     finally:
@@ -84,11 +92,22 @@ def run_one(run: Run) -> RunResult:
     return RunResult(run.run_id, STATUS_OK, time.perf_counter() - start, dict(outcomes), tables)
 
 
-def run_batch(runs: list[Run], run_fn: RunFn = run_one) -> list[RunResult]:
-    """Run a batch of runs one after another; a run that raises becomes a failed result."""
+def run_batch(
+    runs: list[Run], run_fn: RunFn = run_one, markers: str | None = None
+) -> list[RunResult]:
+    """Run a batch of runs one after another; a run that raises becomes a failed result.
+
+    `markers`: a folder where the run being executed is marked (a file named
+    by its run id, removed when it ends), so that if this process dies the
+    sweep knows which run it was executing.
+    """
     results = []
     for run in runs:
         start = time.perf_counter()
+        marker = Path(markers, run.run_id) if markers is not None else None
+        if marker is not None:
+            with contextlib.suppress(OSError):  # a marker is a hint; it never fails a run
+                marker.touch()
         try:
             result = run_fn(run)
         except Exception as exc:  # any error in a run is that run's failure, not the sweep's
@@ -99,6 +118,9 @@ def run_batch(runs: list[Run], run_fn: RunFn = run_one) -> list[RunResult]:
                 error=f"{type(exc).__name__}: {exc}",
                 traceback=traceback.format_exc(),
             )
+        if marker is not None:
+            with contextlib.suppress(OSError):
+                marker.unlink(missing_ok=True)
         results.append(result)
     return results
 
@@ -178,6 +200,22 @@ class Backend:
         )
 
     @property
+    def marks_starts(self) -> bool:
+        """Whether workers can leave start markers in the results folder (local processes)."""
+        return self.client is None and self.workers > 0
+
+    def worker_memory(self) -> int | None:
+        """Dask: the smallest memory limit per worker thread; None when no worker has a limit."""
+        if self.client is None:
+            return None
+        limits = [
+            w["memory_limit"] // max(1, w.get("nthreads", 1))
+            for w in self.client.scheduler_info().get("workers", {}).values()
+            if w.get("memory_limit")
+        ]
+        return min(limits) if limits else None
+
+    @property
     def slots(self) -> int:
         """How many batches can run at once."""
         if self.client is not None:
@@ -233,6 +271,7 @@ class SweepSummary:
     backend: str
     failures: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -277,6 +316,12 @@ class _Batcher:
         """Learn the speed (cost per second) from a finished run."""
         self.cost_done += run.cost
         self.seconds_done += max(seconds, 1e-6)
+
+    def requeue(self, runs: list[Run]) -> None:
+        """Put runs that never started back at the front of the queue, in their order."""
+        for run in reversed(runs):
+            self.pending.appendleft(run)
+            self.remaining += run.cost
 
     def next(self) -> list[Run]:
         """The next batch (runs in canonical order, so a point's pairs usually travel together)."""
@@ -345,11 +390,14 @@ def run_sweep(
     """Run every run of `spec` not yet recorded in `out`, then assemble its tables.
 
     `workers`: local processes (default: the cores available; 0: this
-    process). `scheduler`: a Dask scheduler address instead. `retry_failed`:
-    run again the runs recorded as failed. `batch_runs`: fix the runs per
-    task instead of sizing batches by time. `run_fn`: the function that runs
-    one `Run` (a top-level, importable function; default `run_one`). A folder
-    that holds another spec's results is refused with a `ConfigError`.
+    process), lowered so that that many runs at once fit in the memory
+    available. `scheduler`: a Dask scheduler address instead (each run must
+    fit in a worker's memory limit). `retry_failed`: run again the runs
+    recorded as failed. `batch_runs`: fix the runs per task instead of
+    sizing batches by time. `run_fn`: the function that runs one `Run` (a
+    top-level, importable function; default `run_one`). A folder that holds
+    another spec's results, or a run too big for the workers, is refused
+    with a `ConfigError` before anything is written.
     """
     run_fn = run_fn or run_one
     started = time.perf_counter()
@@ -358,13 +406,19 @@ def run_sweep(
     folder.check(identity)
     runs = spec.runs()
     by_id = {r.run_id: r for r in runs}
-    done = folder.done()  # read before the folder is created: a check needs no writes
-    todo = [
-        r
-        for r in runs
-        if r.run_id not in done or (retry_failed and done[r.run_id] == STATUS_FAILED)
-    ]
-    backend = Backend(workers, scheduler) if todo else None
+
+    def pending(done: dict[str, str]) -> list[Run]:
+        return [
+            r
+            for r in runs
+            if r.run_id not in done or (retry_failed and done[r.run_id] == STATUS_FAILED)
+        ]
+
+    notes: list[str] = []
+    todo = pending(folder.done())  # read before the folder is created: a check needs no writes
+    if todo and scheduler is None:
+        workers = fit_workers(default_workers() if workers is None else workers, spec, notes)
+    backend = _start_backend(workers, scheduler, spec) if todo else None
     desc = backend.describe() if backend else "nothing to run"
     started_manifest = {
         "name": spec.name,
@@ -373,15 +427,29 @@ def run_sweep(
         "spec_hash": identity,
         **base_manifest(),
         "backend": desc,
+        "planned": len(runs),
         "started": now(),
         "ended": None,
         "status": "running" if todo else folder.manifest().get("status", "running"),
     }
     try:
         folder.create(spec.to_toml(), started_manifest)
+        if folder.manifest().get("status") != "complete":
+            damaged = folder.repair()
+            if damaged:
+                notes.append(
+                    f"{damaged} run(s) had damaged or incomplete files (a write cut short); "
+                    "they run again"
+                )
+                todo = pending(folder.done())
+                if todo and backend is None:
+                    backend = _start_backend(workers, scheduler, spec)
+                    desc = backend.describe()
+                    folder.update_manifest(status="running", backend=desc)
     except BaseException:  # e.g. another sweep holds the folder: let go of the workers
         if backend is not None:
             backend.close(cancel=True)
+        folder.unlock()
         raise
     interrupted = False
     finished = False
@@ -420,6 +488,8 @@ def run_sweep(
         # Every invocation is kept: a resumed sweep may have run under several versions.
         session = {k: started_manifest[k] for k in ("started", "version", "git_commit", "backend")}
         session.update(ended=ended, ran=ran, retry_failed=retry_failed)
+        if notes:
+            session["notes"] = notes
         fields["sessions"] = [*folder.manifest().get("sessions", []), session]
         if finished:
             fields.update(status="complete", rows=rows)
@@ -441,7 +511,51 @@ def run_sweep(
         seconds=time.perf_counter() - started,
         backend=desc,
         failures=failures,
+        notes=notes,
     )
+
+
+def fit_workers(workers: int, spec: Spec, notes: list[str], available: int | None = None) -> int:
+    """The local worker count, lowered so that that many of the largest runs fit in memory at once.
+
+    Each run was checked to fit alone when the spec was loaded; here the
+    concern is several at once. A lowered count is explained in `notes`.
+    """
+    from environments.limits import available_memory, gib
+
+    if workers <= 1 or spec.memory <= 0:
+        return workers
+    available = available_memory() if available is None else available
+    if available is None:
+        return workers
+    # Each worker process holds at most one run; the command itself holds little.
+    fit = max(1, available // spec.memory)
+    if fit >= workers:
+        return workers
+    notes.append(
+        f"--workers lowered from {workers} to {fit}: a run may need about {gib(spec.memory)} "
+        f"and {gib(available)} is available"
+    )
+    return int(fit)
+
+
+def _start_backend(workers: int | None, scheduler: str | None, spec: Spec) -> Backend:
+    """Start the backend; on Dask, refuse runs larger than a worker's memory limit."""
+    backend = Backend(workers, scheduler)
+    if backend.client is not None and spec.memory > 0:
+        try:
+            limit = backend.worker_memory()
+            if limit is not None and spec.memory > limit:
+                from environments.limits import gib
+
+                raise ConfigError(
+                    f"--scheduler {scheduler}: a run of this spec needs about {gib(spec.memory)}; "
+                    f"the Dask workers have {gib(limit)} each (their memory limit per thread)"
+                )
+        except BaseException:
+            backend.close(cancel=True)
+            raise
+    return backend
 
 
 def _execute(
@@ -455,15 +569,24 @@ def _execute(
 ) -> int:
     """Submit batches, keep the executor busy, record each result as it comes back.
 
-    A batch that fails as a whole (its worker died) makes its runs suspects:
-    they are then run one at a time, alone on the executor, so a run that
-    kills its worker is identified for sure and recorded as failed, and the
-    others finish.
+    A worker that dies takes its batch with it (and, for local processes, the
+    whole pool: every batch in flight fails). Which runs were executing is
+    known from the start markers the workers leave in `DIR/.running` (on
+    Dask, every run of a failed batch counts). Those runs are retried once,
+    each alone on the executor, so a run that kills its worker again is
+    identified for sure and recorded as failed; runs that had not started go
+    back in the queue as if nothing happened. A run that raises is not
+    retried: with the same configuration and seed it would raise again.
     """
     batcher = _Batcher(todo, backend.slots, batch_runs)
     suspects: deque[Run] = deque()
+    deaths: dict[str, int] = {}
     in_flight: dict[Future, list[Run]] = {}
     window = 2 * backend.slots  # one batch running and one queued per slot
+    markers = folder.path / RUNNING_DIR if backend.marks_starts else None
+    if markers is not None:
+        shutil.rmtree(markers, ignore_errors=True)  # markers of a sweep that was killed
+        markers.mkdir()
     recorded = 0
     with _progress(progress, len(todo)) as bar:
         task = bar.add_task("sweep", total=len(todo))
@@ -475,15 +598,40 @@ def _execute(
             recorded += 1
             bar.advance(task)
 
+        def submit(batch: list[Run]) -> Future:
+            marks = str(markers) if markers is not None else None
+            try:
+                future = backend.executor.submit(run_batch, batch, run_fn, marks)
+            except BrokenProcessPool:  # broke since the last wait: a fresh pool takes it
+                backend.renew()
+                future = backend.executor.submit(run_batch, batch, run_fn, marks)
+            in_flight[future] = batch
+            return future
+
+        def lost(batch: list[Run], exc: BaseException, alone: bool) -> None:
+            """A batch whose worker died: retry the runs that were executing, requeue the others."""
+            requeue = []
+            for run in batch:
+                marker = markers / run.run_id if markers is not None else None
+                executing = alone or marker is None or marker.exists()
+                if marker is not None:
+                    marker.unlink(missing_ok=True)
+                if not executing:
+                    requeue.append(run)
+                    continue
+                deaths[run.run_id] = deaths.get(run.run_id, 0) + 1
+                if alone and deaths[run.run_id] >= 2:
+                    record(run, _crashed(run, exc))  # died again, alone: it is the cause
+                else:
+                    suspects.append(run)
+            batcher.requeue(requeue)
+
         alone: Future | None = None  # a suspect running alone on the executor
         while batcher.pending or suspects or in_flight:
             if suspects and not in_flight:
-                run = suspects.popleft()
-                alone = backend.executor.submit(run_batch, [run], run_fn)
-                in_flight[alone] = [run]
+                alone = submit([suspects.popleft()])
             while not suspects and batcher.pending and len(in_flight) < window:
-                batch = batcher.next()
-                in_flight[backend.executor.submit(run_batch, batch, run_fn)] = batch
+                submit(batcher.next())
             finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
             broken = False
             for future in finished:
@@ -492,20 +640,23 @@ def _execute(
                     results = future.result()
                 except Exception as exc:  # the batch as a whole failed: its worker died
                     broken = broken or isinstance(exc, BrokenProcessPool)
-                    if future is alone:
-                        record(batch[0], _crashed(batch[0], exc))  # it ran alone: it is the culprit
-                    else:
-                        suspects.extend(batch)
+                    lost(batch, exc, alone=future is alone)
                     continue
                 for result in results:
                     record(by_id[result.run_id], result)
             if broken:
-                # Every batch in flight on a broken pool fails too: all of them become suspects.
-                for future, batch in in_flight.items():
-                    future.cancel()
-                    suspects.extend(batch)
+                # Every batch still in flight on a broken pool fails too (unless it just finished).
+                for future, batch in list(in_flight.items()):
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        for result in future.result():
+                            record(by_id[result.run_id], result)
+                    else:
+                        future.cancel()
+                        lost(batch, BrokenProcessPool("the pool broke"), alone=False)
                 in_flight.clear()
                 backend.renew()
+    if markers is not None:
+        shutil.rmtree(markers, ignore_errors=True)
     return recorded
 
 
@@ -515,7 +666,8 @@ def _crashed(run: Run, exc: BaseException) -> RunResult:
         STATUS_FAILED,
         0.0,
         error=(
-            f"the worker running this run died ({type(exc).__name__}: {exc}); "
-            "out of memory? rerun with --retry-failed"
+            f"the worker running this run died, twice, the second time running it alone "
+            f"({type(exc).__name__}: {exc}); out of memory, or a crash in compiled code? "
+            "rerun with --retry-failed"
         ),
     )

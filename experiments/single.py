@@ -1,4 +1,10 @@
-"""One model run from a configuration file: what `concession run` does."""
+"""One model run from a configuration file: what `concession run` does.
+
+Everything that can be refused is refused before the model is built and
+before anything is written: the configuration, `--steps` / `--seed`, an
+`--out` that cannot be a folder, and a run whose estimated memory exceeds
+what this machine has available (`environments.limits`).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,15 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from environments.config import ConfigError, ModelConfig, load_config
-from environments.model import ConcessionModel
+from environments.limits import Preflight
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from environments.model import ConcessionModel
 
 
 @dataclass
@@ -58,8 +69,12 @@ def run_single(
             raise ConfigError(f"--seed = {seed}: a seed is an integer >= 0")
         cfg = cfg.model_copy(update={"seed": seed})
     out_dir = Path(out) if out is not None else None
-    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"--out {out_dir}: exists and is not a folder")
+    if out_dir is not None:
+        check_out_dir(out_dir)
+    Preflight()(cfg)  # a graph file that does not load, a run too big: refused before Mesa loads
+    # Imported once the input is known to be good: Mesa takes a second or two to import.
+    from environments.model import ConcessionModel
+
     start = time.perf_counter()
     model = ConcessionModel(cfg)
     model.run(cfg.steps)
@@ -69,13 +84,49 @@ def run_single(
     return SingleRun(model, wall)
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse, before the run, an `--out` that is not a folder and cannot become one."""
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise ConfigError(f"--out {out_dir}: exists and is not a folder")
+        if not os.access(out_dir, os.W_OK | os.X_OK):
+            raise ConfigError(f"--out {out_dir}: this folder is not writable")
+        return
+    parent = out_dir.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"--out {out_dir}: {parent} is not a folder, so it cannot hold one")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out_dir}: cannot create it ({parent} is not writable)")
+
+
+def agents_table(model: ConcessionModel) -> pl.DataFrame:
+    """The agents table of a run: the end state, or with `output.agents_every` every snapshot.
+
+    With snapshots it has a `step` column first, and always ends with the
+    state after the last step (a snapshot then, even off the `agents_every` beat).
+    """
+    if model.config.output.agents_every <= 0:
+        return model.agents_frame()
+    return model.agents_history()
+
+
 def write_run(model: ConcessionModel, out_dir: Path, wall_time: float) -> None:
-    """Write steps/strategies/agents Parquet tables and run.json into `out_dir`, each atomically."""
+    """Write steps/strategies/agents Parquet tables and run.json into `out_dir`, each atomically.
+
+    `run.json` is removed first and written last: a folder without it holds
+    an unfinished (or interrupted) run, never a mix of two runs' tables that
+    looks complete.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "run.json").unlink(missing_ok=True)
+    for stale in out_dir.glob(".*.tmp"):  # left by a write that was cut short
+        stale.unlink(missing_ok=True)
     tables = {
         "steps.parquet": model.steps_frame(),
         "strategies.parquet": model.strategy_frame(),
-        "agents.parquet": model.agents_frame(),
+        "agents.parquet": agents_table(model),
     }
     for name, frame in tables.items():
         tmp = out_dir / f".{name}.tmp"

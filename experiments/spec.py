@@ -51,7 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from environments.config import ConfigError, load_config, read_toml
+from environments.config import ConfigError, ModelConfig, OutputConfig, load_config, read_toml
+from environments.limits import Preflight
 
 DESIGNS = ("grid", "random", "latin_hypercube")
 TOP_KEYS = ("name", "description", "replicates", "steps", "seed", "base", "sweep", "pairs", "sizes")
@@ -61,6 +62,7 @@ RANGE_KEYS = ("low", "high", "num", "log")
 BASE_PAIR = "base"  # the `pair` of a run that is not a counterfactual
 DESIGN_KEY = 0x5EED_DE5  # spawn key of the random designs' stream; run keys are (point, replicate)
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
+OUTPUT_DEFAULT = OutputConfig().model_dump(mode="json")
 
 
 # --------------------------------------------------------------------------- planned runs
@@ -125,6 +127,7 @@ class Spec:
     base: dict[str, Any]  # resolved base configuration (defaults filled in, no seed)
     points: list[dict[str, Any]]  # dotted name -> value, one dict per point
     source: str = ""
+    memory: int = 0  # estimated peak bytes of its largest run (environments.limits)
     _runs: list[Run] | None = field(default=None, repr=False)
 
     @property
@@ -170,7 +173,7 @@ class Spec:
             "replicates": self.replicates,
             "steps": self.steps,
             "seed": self.seed,
-            "base": self.base,
+            "base": identity_config(self.base),
             "sweep": {
                 "design": self.design,
                 "samples": self.samples,
@@ -224,9 +227,24 @@ def _hash(data: Any) -> str:
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()[:16]
 
 
+def identity_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A resolved configuration as it counts for identities: sections added later left out at default.
+
+    A section a newer version adds (here `output`) must not change the id of
+    every run, or no sweep started before it could be resumed; it counts
+    once it is set to something else than its default.
+    """
+    out = dict(config)
+    if out.get("output") == OUTPUT_DEFAULT:
+        del out["output"]
+    return out
+
+
 def run_id(config: Mapping[str, Any], replicate: int, pair: str, seed: int) -> str:
     """The stable id of a run: sha256 (16 hex digits) of its canonical config, replicate, pair and seed."""
-    return _hash({"config": config, "replicate": replicate, "pair": pair, "seed": seed})
+    return _hash(
+        {"config": identity_config(config), "replicate": replicate, "pair": pair, "seed": seed}
+    )
 
 
 def run_seed(root: int, point: int, replicate: int) -> int:
@@ -361,13 +379,20 @@ def point_config(
     base: Mapping[str, Any], values: Mapping[str, Any], pair: Pair | None, steps: int
 ) -> dict[str, Any]:
     """The resolved configuration of a point (and pair): base + swept values + the pair's change."""
+    return point_model(base, values, pair, steps).to_dict()
+
+
+def point_model(
+    base: Mapping[str, Any], values: Mapping[str, Any], pair: Pair | None, steps: int
+) -> ModelConfig:
+    """`point_config` as a validated `ModelConfig`."""
     data = apply_values(base, values)
     if pair is not None:
         data = apply_values(data, pair.set)
         data["population"]["replace"] = {**data["population"].get("replace", {}), **pair.replace}
     data["steps"] = steps
     data["seed"] = None
-    return load_config(data).to_dict()
+    return load_config(data)
 
 
 # --------------------------------------------------------------------------- designs
@@ -508,13 +533,24 @@ def _int(data: Mapping[str, Any], key: str, default: int, low: int) -> int:
     return value
 
 
-def load_spec(source: str | Path | Mapping[str, Any], size: str | None = None) -> Spec:
+def load_spec(
+    source: str | Path | Mapping[str, Any],
+    size: str | None = None,
+    *,
+    preflight: bool = True,
+    check_memory: bool = True,
+) -> Spec:
     """Read and validate an experiment: a TOML file, a built-in scenario's name, or parsed data.
 
     `size` picks one of the file's `[sizes.<name>]` tables, merged over the
     rest of the file (built-in scenarios have `quick` and `full`; the default
     for a file with sizes is `quick`). Every run's configuration is validated
     here; any problem is a `ConfigError` naming the key and what is allowed.
+
+    `preflight` also checks what the runs ask of the machine (`Preflight`):
+    graph files load, and, with `check_memory`, every run fits in the memory
+    this machine has available (`spec.memory` is the largest estimate). A
+    report or an analysis that only reads the plan passes `preflight=False`.
     """
     label = ""
     if isinstance(source, Mapping):
@@ -668,14 +704,18 @@ def load_spec(source: str | Path | Mapping[str, Any], size: str | None = None) -
         source=label,
     )
     # Validate every configuration now, so a bad point fails before anything is written.
+    check = Preflight(check_memory) if preflight else None
     for p, values in enumerate(points):
         for pair in [None, *pairs]:
             try:
-                point_config(base, values, pair, steps)
+                cfg = point_model(base, values, pair, steps)
+                if check is not None:
+                    check(cfg)
             except ConfigError as exc:
                 shown = ", ".join(f"{k} = {v!r}" for k, v in values.items())
                 which = f", pair {pair.name!r}" if pair else ""
                 raise ConfigError(f"point {p} ({shown}{which}): {exc}") from None
+    spec_obj.memory = check.peak if check is not None else 0
     return spec_obj
 
 

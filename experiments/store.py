@@ -17,6 +17,17 @@ canonical order, whenever a sweep ends, and removed while one is running, so
 they are never stale. Resuming skips done runs; re-running a run overwrites
 its own files, so rows are never duplicated or lost. `read_table` reads a
 table whether or not the sweep has finished.
+
+What a crash can leave, and what happens to it:
+
+- a `.tmp` file (a write cut short): never read; removed when a sweep resumes;
+- a part that is not a whole Parquet file (a power cut on a file system
+  that renamed before it wrote): `repair` removes it and the run's `runs`
+  part, so the run runs again; readers skip it;
+- a run whose `runs` part exists but a table part is missing: run again;
+- a folder created but killed before its manifest: taken as a new folder;
+- the lock: held through an open file, so the kernel releases it with the
+  process, however it ends.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import sys
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -37,6 +49,9 @@ import polars as pl
 from environments.config import ConfigError
 
 TABLES = ("runs", "steps", "strategies", "agents")
+PARQUET_MAGIC = b"PAR1"  # a Parquet file starts and ends with these four bytes
+# What a sweep puts in its folder before the manifest exists (a sweep killed then left only these).
+_OWN_ENTRIES = {".lock", "parts", "spec.toml", "spec.toml.tmp", "manifest.json.tmp", ".running"}
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 _STATUSES = (STATUS_OK, STATUS_FAILED)
@@ -60,16 +75,46 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _write_atomic(path: Path, write: Any) -> None:
-    """Write through a `.tmp` sibling, then rename it into place: readers never see half a file."""
+def _write_atomic(path: Path, write: Any, durable: bool = False) -> None:
+    """Write through a `.tmp` sibling, then rename it into place: readers never see half a file.
+
+    `durable`: flush the file to disk before the rename, so that even a power
+    cut cannot leave it empty. Used for the few metadata files; the many
+    parts are checked on resume instead (`ResultsFolder.repair`), which costs
+    far less than a flush per file.
+    """
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
+    if durable:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     os.replace(tmp, path)
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically."""
-    _write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, default=str) + "\n"))
+    """Write JSON atomically and durably."""
+    _write_atomic(
+        path, lambda p: p.write_text(json.dumps(data, indent=2, default=str) + "\n"), durable=True
+    )
+
+
+def is_whole_parquet(path: Path) -> bool:
+    """Whether `path` looks like a complete Parquet file: its magic bytes at both ends.
+
+    Cheap (8 bytes read), and enough to catch a file cut short or never
+    filled, which is what an interrupted write leaves.
+    """
+    try:
+        with path.open("rb") as fh:
+            if fh.read(4) != PARQUET_MAGIC:
+                return False
+            fh.seek(-4, os.SEEK_END)
+            return fh.read(4) == PARQUET_MAGIC
+    except OSError:
+        return False
 
 
 def write_parquet(path: Path, frame: pl.DataFrame) -> None:
@@ -144,7 +189,7 @@ class ResultsFolder:
         if not self.path.is_dir():
             raise ConfigError(f"--out {self.path}: exists and is not a folder")
         if not self.manifest_path.is_file():
-            if any(self.path.iterdir()):
+            if not self._only_own_entries():
                 raise ConfigError(
                     f"--out {self.path}: a non-empty folder that holds no sweep results; "
                     "choose a new or empty folder"
@@ -157,14 +202,31 @@ class ResultsFolder:
                 f"spec hash {held}, this spec {identity}); use another --out folder or delete that one"
             )
 
+    def _only_own_entries(self) -> bool:
+        """Whether the folder holds nothing but what a sweep writes before its manifest, no result.
+
+        A sweep killed between creating the folder and writing its manifest
+        leaves these; such a folder is taken as new rather than refused.
+        """
+        for entry in self.path.iterdir():
+            if entry.name not in _OWN_ENTRIES:
+                return False
+        if self.parts.is_dir():
+            for table in self.parts.iterdir():
+                if not table.is_dir() or any(p.name.endswith(".parquet") for p in table.iterdir()):
+                    return False
+        return True
+
     def create(self, spec_toml: str, manifest: Mapping[str, Any]) -> None:
         """Make the folder (if new), take its lock, write `spec.toml` and the manifest."""
         self.path.mkdir(parents=True, exist_ok=True)
         self.lock()
         for table in TABLES:
             (self.parts / table).mkdir(parents=True, exist_ok=True)
-        if not (self.path / "spec.toml").is_file():
-            _write_atomic(self.path / "spec.toml", lambda p: p.write_text(spec_toml))
+        # Without a manifest the folder is new (or a sweep died before writing one): its spec.toml,
+        # if any, may be another spec's, so this spec's is written.
+        if not self.manifest_path.is_file() or not (self.path / "spec.toml").is_file():
+            _write_atomic(self.path / "spec.toml", lambda p: p.write_text(spec_toml), durable=True)
         old = self.manifest()
         write_json(
             self.manifest_path,
@@ -242,6 +304,45 @@ class ResultsFolder:
         other = STATUS_FAILED if result.status == STATUS_OK else STATUS_OK
         self._part("runs", run_id, other).unlink(missing_ok=True)
 
+    def repair(self) -> int:
+        """Clear what an interrupted sweep left half done; returns how many runs must run again.
+
+        Removes `.tmp` files and the workers' start markers; a part that is
+        not a whole Parquet file is removed, and so is the `runs` part of its
+        run (and of an ok run that misses one of its table parts), so that
+        the run runs again. Call it holding the lock.
+        """
+        before = self.done()
+        shutil.rmtree(self.path / ".running", ignore_errors=True)
+        for tmp in self.path.glob("*.tmp"):
+            tmp.unlink(missing_ok=True)
+        redo: set[str] = set()
+        present: dict[str, set[str]] = {}
+        for table in TABLES:
+            folder = self.parts / table
+            if not folder.is_dir():
+                continue
+            for entry in os.scandir(folder):
+                path = Path(entry.path)
+                if not entry.name.endswith(".parquet"):
+                    if entry.name.endswith(".tmp"):
+                        path.unlink(missing_ok=True)
+                    continue
+                run_id = entry.name.split(".", 1)[0]
+                if is_whole_parquet(path):
+                    present.setdefault(run_id, set()).add(table)
+                else:
+                    path.unlink(missing_ok=True)
+                    redo.add(run_id)
+        for run_id, status in self.done().items():
+            if status == STATUS_OK and not set(TABLES) <= present.get(run_id, set()):
+                redo.add(run_id)
+        done = self.done()
+        for run_id in redo:
+            if run_id in done:
+                self._part("runs", run_id, done[run_id]).unlink(missing_ok=True)
+        return len(set(before) - set(self.done()))
+
     def drop_tables(self) -> None:
         """Remove the assembled tables: the parts change, so they would be stale."""
         for table in TABLES:
@@ -264,8 +365,12 @@ class ResultsFolder:
         frames = []
         for run_id in ids:
             path = self._part(table, run_id, done.get(run_id))
-            if path.is_file():
-                frames.append(pl.read_parquet(path))
+            # A part cut short is left out (a resumed sweep runs its run again), never read.
+            if path.is_file() and is_whole_parquet(path):
+                try:
+                    frames.append(pl.read_parquet(path))
+                except Exception:  # noqa: BLE001 - damaged inside: as good as missing
+                    continue
         if not frames:
             return pl.DataFrame({"run_id": pl.Series([], dtype=pl.String)})
         # Runs differ in columns (a failed run has no outcomes; outcome names follow the mix),

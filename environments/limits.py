@@ -1,0 +1,368 @@
+"""Will a run fit in memory? An estimate made before anything is built, and the check that uses it.
+
+`estimate_memory(cfg)` is the peak resident memory, in bytes, of one process
+that builds and runs the model `cfg` describes and makes its tables. It is
+an upper estimate from the population size, the expected number of contacts
+(`environments.network.estimate_edges`), the items K, the steps, gossip,
+referrals and the agent snapshots, with byte costs MEASURED on this code
+(`python -m environments.limits` measures them again and prints the fit):
+
+- peak RSS of a fresh process at n = 10^4, 10^5, 3 x 10^5 (default
+  configuration: Barabasi-Albert m = 3, K = 3), at m = 1 and m = 10, with
+  K = 32, with `initiator` matching, and with gossip q = 0.2 on;
+- fitting (peak - interpreter) on negotiators, contacts, deals, items and
+  stored beliefs gave the `BYTES_*` constants below; the estimate without
+  `SAFETY` is 1.04 to 1.16 times every measured peak without gossip, up to
+  1.57 with gossip (stored beliefs are counted at their limit), and
+  `SAFETY` adds a fifth on top.
+
+What grows during a run is bounded, not predicted:
+
+- referrals add contacts: at most 2 x referral_prob new ones per deal, so
+  with `edges` matching (every contact deals each step) they can grow
+  geometrically, by (1 + 2 q_ref) a step, up to every pair n (n - 1) / 2;
+  with `initiator` matching by 2 q_ref n deals_per_step a step;
+- gossip stores a belief per (hearer, target) heard of: at most the sum of
+  squared degrees (each contact of a participant hears of each of its
+  partners), at most n (n - 1);
+- per-step records (about 7.5 kB a step) and agent snapshots
+  (`output.agents_every`, about 400 B per negotiator and snapshot).
+
+So the estimate is conservative, most of all for long runs with referrals on
+a large population, where it assumes the worst growth. When it is wrong for
+your run, `CONCESSION_MEMORY=64G` (or `off`) overrides what counts as
+available, for the command and every worker it starts.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from environments.config import ConfigError, ModelConfig
+
+if TYPE_CHECKING:
+    from environments.network import Graph
+
+# Measured on Linux x86-64, Python 3.11, numpy 2, polars 1, mesa 3.3 (see the module docstring).
+# The interpreter, numpy, polars, mesa, pydantic: a process that ran nothing.
+BYTES_FIXED = 205 * 2**20
+BYTES_PER_NEGOTIATOR = 591  # model arrays, the Mesa agent, its row of the agents table
+BYTES_PER_NEGOTIATOR_ITEM = 16  # cost and value of each item
+BYTES_PER_CONTACT = 491  # relationship memory (capacity doubled), sorted keys, adjacency
+BYTES_PER_DEAL = 276  # a step's deal arrays, rounds, payoffs (edges matching: a deal per contact)
+BYTES_PER_DEAL_ITEM = 40  # per item of each deal: gives, asks, perceived values
+BYTES_PER_GROWN_CONTACT = 150  # a contact added by referral: the copy made when capacity doubles
+BYTES_PER_GOSSIP_TRIPLE = 15  # (deal, participant, contact) triples enumerated in one chunk
+BYTES_PER_HEARD = 81  # a stored heard belief, with the copies made when it is inserted
+BYTES_PER_STEP = 7_500  # per-step and per-strategy records and their tables
+BYTES_PER_AGENT_ROW = 400  # one negotiator in one snapshot, with the copy made to concatenate
+GOSSIP_CHUNK = 1 << 22  # environments.model enumerates gossip triples this many at a time
+SAFETY = 1.2
+MEMORY_ENV = "CONCESSION_MEMORY"
+
+
+def _sum_squared_degrees(cfg: ModelConfig, n: int, edges: int) -> float:
+    """The expected sum over nodes of degree^2 of the generated graph (gossip's triples)."""
+    net = cfg.network
+    if n <= 1 or edges == 0:
+        return 0.0
+    mean = 2.0 * edges / n
+    if net.kind == "barabasi_albert":
+        # Measured: 0.95 .. 0.99 x m (m + 1) ln n per node for m = 1, 3, 10, n = 10^4 .. 3 x 10^5.
+        return n * net.m * (net.m + 1) * 1.1 * math.log(n)
+    if net.kind in ("ring", "watts_strogatz"):
+        return n * (net.k**2 + net.k * net.p + 1.0)
+    if net.kind == "complete":
+        return float(n) * (n - 1) ** 2
+    if net.kind == "file":
+        # Unknown degrees: allow hubs, as a scale-free graph of that mean degree would have.
+        return n * mean * (mean + 1.0) * max(1.0, math.log(n))
+    return n * (mean**2 + mean)  # erdos_renyi, communities: Poisson degrees
+
+
+def _file_size(cfg: ModelConfig) -> tuple[int, int]:
+    """Nodes and edges of a file network without reading it: edges counted, nodes bounded."""
+    from environments.network import estimate_edges
+
+    edges = estimate_edges(cfg.network, cfg.population.n)
+    return max(2, 2 * edges), edges
+
+
+def estimate_memory(cfg: ModelConfig, graph: Graph | None = None) -> int:
+    """The peak memory, in bytes, of a process that runs `cfg` and makes its tables (an upper estimate).
+
+    `graph`: the network when it is already loaded (a file network), for its
+    exact size and degrees; otherwise a file network is bounded from its
+    edge records. See the module docstring for what is measured and bounded.
+    """
+    from environments.network import estimate_edges
+
+    if graph is not None:
+        n, edges = graph.n, len(graph.edges)
+        sum_sq = float((graph.degree().astype(float) ** 2).sum())
+    elif cfg.network.kind == "file":
+        n, edges = _file_size(cfg)
+        sum_sq = _sum_squared_degrees(cfg, n, edges)
+    else:
+        n = cfg.population.n
+        edges = estimate_edges(cfg.network, n)
+        sum_sq = _sum_squared_degrees(cfg, n, edges)
+    k = len(cfg.items.explicit) if cfg.items.explicit else cfg.items.count
+    steps = cfg.steps
+    deal, rep = cfg.deal, cfg.reputation
+    all_pairs = n * (n - 1) / 2
+    contacts = float(edges)
+    if rep.referral_prob > 0 and steps > 0:
+        if deal.matching == "edges":
+            growth = math.exp(min(700.0, steps * math.log1p(2 * rep.referral_prob)))
+            contacts = min(all_pairs, edges * growth)
+        else:
+            contacts = min(
+                all_pairs, edges + 2 * rep.referral_prob * n * deal.deals_per_step * steps
+            )
+        contacts = max(contacts, float(edges))
+    deals = contacts if deal.matching == "edges" else float(n * deal.deals_per_step)
+    total = (
+        BYTES_FIXED
+        + n * (BYTES_PER_NEGOTIATOR + k * BYTES_PER_NEGOTIATOR_ITEM)
+        + contacts * BYTES_PER_CONTACT
+        + (contacts - edges) * BYTES_PER_GROWN_CONTACT
+        + deals * (BYTES_PER_DEAL + k * BYTES_PER_DEAL_ITEM)
+        + steps * BYTES_PER_STEP
+    )
+    if rep.gossip_prob > 0 and steps > 0:
+        # Degrees grow with the contacts; squared degrees grow with the square of that.
+        scale = contacts / edges if edges else 1.0
+        sum_sq_end = min(sum_sq * scale**2, float(n) * (n - 1) ** 2)
+        heard = min(sum_sq_end, float(n) * (n - 1))
+        total += min(sum_sq_end, GOSSIP_CHUNK) * BYTES_PER_GOSSIP_TRIPLE
+        total += heard * BYTES_PER_HEARD
+    every = cfg.output.agents_every
+    snapshots = (steps // every + 1) if every > 0 else 1
+    total += snapshots * n * BYTES_PER_AGENT_ROW
+    return int(total * SAFETY)
+
+
+# --------------------------------------------------------------------------- what is available
+
+
+def parse_size(text: str) -> int:
+    """Bytes from '64G', '512M', '2.5GiB', '1000000' (powers of 1024)."""
+    raw = text.strip().upper().removesuffix("B").removesuffix("I")
+    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    try:
+        if raw and raw[-1] in units:
+            return int(float(raw[:-1]) * units[raw[-1]])
+        return int(float(raw))
+    except ValueError:
+        raise ConfigError(
+            f"{MEMORY_ENV}={text!r}: give a size such as 64G or 512M, or 'off'"
+        ) from None
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        text = Path(path).read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still use: MemAvailable, or less under a cgroup limit; None if unknown.
+
+    `CONCESSION_MEMORY` overrides it: a size (`64G`) or `off` (None: no check).
+    """
+    override = os.environ.get(MEMORY_ENV, "").strip()
+    if override:
+        return None if override.lower() in ("off", "none", "0") else parse_size(override)
+    found: list[int] = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    # A container's limit: cgroup v2, then v1 (v1 reports "no limit" as a huge number).
+    for limit_path, usage_path in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
+        limit, usage = _read_int(limit_path), _read_int(usage_path)
+        if limit is not None and usage is not None and limit < 2**60:
+            found.append(max(0, limit - usage))
+            break
+    return min(found) if found else None
+
+
+def gib(nbytes: float) -> str:
+    """A size for a person: '61 GiB', '1.5 GiB', '300 MiB'."""
+    if nbytes >= 10 * 2**30:
+        return f"{nbytes / 2**30:,.0f} GiB"
+    if nbytes >= 2**30:
+        return f"{nbytes / 2**30:.1f} GiB"
+    return f"{nbytes / 2**20:,.0f} MiB"
+
+
+def describe_size(cfg: ModelConfig) -> str:
+    """What makes a configuration big, in its own keys, for the refusal message."""
+    net = cfg.network
+    if net.kind == "file":
+        parts = [f"network.path = {net.path!r}"]
+    else:
+        parts = [f"population.n = {cfg.population.n:,}"]
+        key = {
+            "barabasi_albert": f"network.m = {net.m}",
+            "ring": f"network.k = {net.k}",
+            "watts_strogatz": f"network.k = {net.k}",
+            "erdos_renyi": f"network.mean_degree = {net.mean_degree:g}",
+            "communities": f"network.mean_degree = {net.mean_degree:g}",
+            "complete": "network.kind = 'complete'",
+        }[net.kind]
+        parts.append(key)
+    if cfg.reputation.referral_prob > 0:
+        parts.append(
+            f"reputation.referral_prob = {cfg.reputation.referral_prob:g} over {cfg.steps:,} steps "
+            "(referrals add contacts)"
+        )
+    if cfg.reputation.gossip_prob > 0:
+        parts.append(f"reputation.gossip_prob = {cfg.reputation.gossip_prob:g}")
+    if cfg.output.agents_every > 0:
+        parts.append(f"output.agents_every = {cfg.output.agents_every}")
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+
+
+def check_memory(
+    cfg: ModelConfig, available: int | None = None, graph: Graph | None = None, where: str = ""
+) -> int:
+    """Refuse, with a `ConfigError` giving the estimate, a run that would not fit; returns the estimate.
+
+    `available`: bytes (default: `available_memory()`, this machine now);
+    nothing is refused when it is unknown or `CONCESSION_MEMORY=off`.
+    """
+    need = estimate_memory(cfg, graph)
+    if available is None:
+        available = available_memory()
+    if available is not None and need > available:
+        prefix = f"{where}: " if where else ""
+        has = (
+            f"{MEMORY_ENV} allows {gib(available)}"
+            if os.environ.get(MEMORY_ENV, "").strip()
+            else f"this machine has {gib(available)} available"
+        )
+        raise ConfigError(
+            f"{prefix}{describe_size(cfg)} needs about {gib(need)}; {has}. Lower the size, or "
+            f"set {MEMORY_ENV}=<size> if the estimate is too cautious for this run"
+        )
+    return need
+
+
+class Preflight:
+    """Checks a run's configuration against the world before anything runs: files and memory.
+
+    The configuration itself is valid data by then; what remains is what it
+    asks of the machine: a graph file that must load (read once per path and
+    kept), strategies placed from its node attributes, and an estimated peak
+    memory within what is available (`check_memory`). `available`:
+    bytes to compare with (default: this machine now); `check_memory=False`
+    estimates without refusing (the runs execute elsewhere, e.g. on Dask).
+    """
+
+    def __init__(self, check_memory: bool = True, available: int | None = None) -> None:
+        self.check_memory = check_memory
+        self.available = available if available is not None else available_memory()
+        self.graphs: dict[str, Any] = {}
+        self.placements: set[tuple[str, str, tuple[str, ...]]] = set()
+        self.peak = 0
+
+    def __call__(self, cfg: ModelConfig) -> int:
+        """Check one configuration; returns its estimated peak memory in bytes."""
+        graph = None
+        if cfg.network.kind == "file":
+            graph = self._graph(cfg)
+        if self.check_memory:
+            need = check_memory(cfg, self.available, graph)
+        else:
+            need = estimate_memory(cfg, graph)
+        self.peak = max(self.peak, need)
+        return need
+
+    def _graph(self, cfg: ModelConfig) -> Any:
+        from environments.network import load_graph, place_strategies
+
+        path = str(cfg.network.path)
+        if path not in self.graphs:
+            self.graphs[path] = load_graph(path)
+        graph = self.graphs[path]
+        pop = cfg.population
+        key = (path, pop.attribute, tuple(pop.mix))
+        if pop.placement == "attribute" and key not in self.placements:
+            place_strategies(graph, pop.mix, "attribute", pop.attribute, np.random.default_rng(0))
+            self.placements.add(key)
+        return graph
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _measure_one(config: dict, steps: int) -> dict:  # pragma: no cover - a measurement tool
+    """Peak RSS of a fresh process that builds, runs and tabulates `config`."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, resource, sys\n"
+        "from environments.model import ConcessionModel\n"
+        "import polars\n"
+        "rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "base = rss()\n"
+        "m = ConcessionModel(json.loads(sys.argv[1]), rng=1)\n"
+        "m.run(int(sys.argv[2]))\n"
+        "m.steps_frame(); m.strategy_frame(); m.agents_frame(); m.outcomes()\n"
+        "print(json.dumps({'base': base, 'peak': rss(), 'n': m.n, 'edges': len(m.graph.edges),"
+        " 'heard': len(m.heard)}))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(config), str(steps)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+    )
+    return json.loads(out.stdout)
+
+
+def main() -> None:  # pragma: no cover - a measurement tool
+    """Measure peak memory at several sizes and print it next to the estimate."""
+    from environments.config import load_config
+
+    cases = [
+        ({"population": {"n": 10_000}}, 10),
+        ({"population": {"n": 100_000}}, 10),
+        ({"population": {"n": 300_000}}, 10),
+        ({"population": {"n": 100_000}, "network": {"m": 1}}, 5),
+        ({"population": {"n": 100_000}, "network": {"m": 10}}, 5),
+        ({"population": {"n": 100_000}, "items": {"count": 32}}, 5),
+        ({"population": {"n": 100_000}, "deal": {"matching": "initiator"}}, 10),
+        ({"population": {"n": 10_000}, "reputation": {"gossip_prob": 0.2}}, 5),
+        ({"population": {"n": 100_000}, "reputation": {"gossip_prob": 0.2}}, 5),
+    ]
+    print(f"{'configuration':<70} {'peak':>10} {'estimate':>10}")
+    for config, steps in cases:
+        got = _measure_one(config, steps)
+        est = estimate_memory(load_config({**config, "steps": steps}))
+        print(f"{str(config) + f' x {steps} steps':<70} {gib(got['peak']):>10} {gib(est):>10}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
