@@ -118,6 +118,18 @@ class Relationships:
         for name, dtype in MEMORY_FIELDS.items():
             getattr(self, name)[pair] = dtype(0)
 
+    def renew(self, who: np.ndarray) -> None:
+        """`who` are newcomers in old places: every contact of theirs starts afresh on both sides.
+
+        Memory is cleared, beliefs in both directions go back to the initial
+        belief, and nothing counts as heard; the contacts themselves stay.
+        """
+        u, v = self.u[: self.size], self.v[: self.size]
+        pair = np.flatnonzero(np.isin(u, who) | np.isin(v, who))
+        self.clear_memory(pair)
+        self.belief[pair] = self.initial_belief
+        self.heard[pair] = False
+
     def active_pairs(self) -> np.ndarray:
         """Indices of contacts that currently exist."""
         return np.flatnonzero(self.active[: self.size])

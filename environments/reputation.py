@@ -103,6 +103,13 @@ class HeardBeliefs:
             self.keys, self.values = self.keys[keep], self.values[keep]
         return out
 
+    def forget(self, who: np.ndarray) -> None:
+        """Drop every belief held by or about `who` (negotiators replaced by newcomers)."""
+        if len(self.keys) == 0 or len(who) == 0:
+            return
+        gone = np.isin(self.keys // self.n, who) | np.isin(self.keys % self.n, who)
+        self.keys, self.values = self.keys[~gone], self.values[~gone]
+
     def about(self) -> tuple[np.ndarray, np.ndarray]:
         """(target, belief) of every stored belief, for reputation measures."""
         return self.keys % self.n, self.values
