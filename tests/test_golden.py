@@ -1,0 +1,92 @@
+"""Golden runs: fixed-seed step tables that must not change when the code is optimized.
+
+Each golden config runs for a fixed number of steps from a fixed seed; its
+`steps_frame()` must equal, exactly (values, dtypes, column order), the Parquet
+file checked in under `tests/golden/`. A speed-up that changes a single number
+fails here.
+
+Regenerate (only when results are *meant* to change, e.g. a documented change
+to the model's meaning or to its draw order; never to make an optimization pass):
+
+    .venv/bin/python tests/test_golden.py --regenerate
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+GOLDEN = Path(__file__).parent / "golden"
+
+# Rich configs touching most code paths: all six strategies (the default mix),
+# noise, gossip, referrals, contact decay and evolution. `steps` uses the
+# initiator matching (rounds, several deals per step); `steps_edges` is W1's
+# shape (edges matching, offer-response) at a small N.
+CONFIGS: dict[str, dict[str, Any]] = {
+    "steps": {
+        "population": {"n": 300},
+        "network": {"kind": "barabasi_albert", "m": 3},
+        "deal": {
+            "protocol": "offer-response",
+            "matching": "initiator",
+            "deals_per_step": 2,
+            "noise": 0.05,
+            "perception_noise": 0.05,
+            "continuation": 0.85,
+        },
+        "reputation": {
+            "gossip_prob": 0.2,
+            "referral_prob": 0.05,
+            "contact_decay": 0.1,
+            "perception_noise": 0.05,
+        },
+        "evolution": {"rule": "imitation", "update_every": 10, "mutation_rate": 0.01},
+    },
+    "steps_edges": {
+        "population": {"n": 300},
+        "network": {"kind": "barabasi_albert", "m": 3},
+        "deal": {"protocol": "offer-response", "matching": "edges"},
+        "reputation": {"gossip_prob": 0.1, "referral_prob": 0.02},
+    },
+}
+SEED = 20240611
+STEPS = 30
+
+
+def golden_run(name: str) -> pl.DataFrame:
+    """The step table of the golden config `name`, run now."""
+    from environments.model import ConcessionModel
+
+    return ConcessionModel(CONFIGS[name], rng=SEED).run(STEPS).steps_frame()
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_golden_step_table_is_unchanged(name: str) -> None:
+    """Today's run equals the checked-in step table, exactly."""
+    expected = pl.read_parquet(GOLDEN / f"{name}.parquet")
+    assert_frame_equal(golden_run(name), expected, check_exact=True)
+
+
+def regenerate() -> None:
+    """Write every golden step table (only when results are meant to change)."""
+    GOLDEN.mkdir(exist_ok=True)
+    for name in CONFIGS:
+        frame = golden_run(name)
+        frame.write_parquet(GOLDEN / f"{name}.parquet")
+        print(f"wrote {GOLDEN / f'{name}.parquet'}: {frame.height} rows, {frame.width} columns")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--regenerate", action="store_true", help="rewrite tests/golden/*.parquet")
+    if parser.parse_args().regenerate:
+        regenerate()
+    else:
+        parser.print_help()
