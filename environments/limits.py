@@ -18,9 +18,11 @@ referrals and the agent snapshots, with byte costs MEASURED on this code
 
 What grows during a run is bounded, not predicted:
 
-- referrals add contacts: at most 2 x referral_prob new ones per deal, so
-  with `edges` matching (every contact deals each step) they can grow
-  geometrically, by (1 + 2 q_ref) a step, up to every pair n (n - 1) / 2;
+- referrals add contacts: at most g = 2 x referral_prob new ones per deal,
+  and a referral contact ends with its relationship (1 - w after each
+  deal). With `edges` matching (every contact deals each step) they level
+  off at E (1 - w) / (1 - w - g) contacts when g < 1 - w, and otherwise can
+  grow geometrically, by (1 + g) a step, up to every pair n (n - 1) / 2;
   with `initiator` matching by 2 q_ref n deals_per_step a step;
 - gossip stores a belief per (hearer, target) heard of: at most the sum of
   squared degrees (each contact of a participant hears of each of its
@@ -57,11 +59,10 @@ BYTES_PER_CONTACT = 491  # relationship memory (capacity doubled), sorted keys, 
 BYTES_PER_DEAL = 276  # a step's deal arrays, rounds, payoffs (edges matching: a deal per contact)
 BYTES_PER_DEAL_ITEM = 40  # per item of each deal: gives, asks, perceived values
 BYTES_PER_GROWN_CONTACT = 150  # a contact added by referral: the copy made when capacity doubles
-BYTES_PER_GOSSIP_TRIPLE = 15  # (deal, participant, contact) triples enumerated in one chunk
+BYTES_PER_HEARING = 260  # one step's gossip: the arrays made per contact that hears of a deal
 BYTES_PER_HEARD = 81  # a stored heard belief, with the copies made when it is inserted
 BYTES_PER_STEP = 7_500  # per-step and per-strategy records and their tables
 BYTES_PER_AGENT_ROW = 400  # one negotiator in one snapshot, with the copy made to concatenate
-GOSSIP_CHUNK = 1 << 22  # environments.model enumerates gossip triples this many at a time
 SAFETY = 1.2
 MEMORY_ENV = "CONCESSION_MEMORY"
 
@@ -119,7 +120,14 @@ def estimate_memory(cfg: ModelConfig, graph: Graph | None = None) -> int:
     contacts = float(edges)
     if rep.referral_prob > 0 and steps > 0:
         if deal.matching == "edges":
-            growth = math.exp(min(700.0, steps * math.log1p(2 * rep.referral_prob)))
+            # Each step referrals add at most g = 2 q_ref contacts per deal (every
+            # contact deals) and 1 - w of the referral contacts end: R grows by at
+            # most g (E + R) - (1 - w) R a step, so it levels off at g E / (1 - w - g)
+            # when g < 1 - w, and is bounded by (1 + g)^steps growth in any case.
+            gain, loss = 2 * rep.referral_prob, 1.0 - deal.continuation
+            growth = math.exp(min(700.0, steps * math.log1p(gain)))
+            if gain < loss:
+                growth = min(growth, loss / (loss - gain))
             contacts = min(all_pairs, edges * growth)
         else:
             contacts = min(
@@ -139,8 +147,11 @@ def estimate_memory(cfg: ModelConfig, graph: Graph | None = None) -> int:
         # Degrees grow with the contacts; squared degrees grow with the square of that.
         scale = contacts / edges if edges else 1.0
         sum_sq_end = min(sum_sq * scale**2, float(n) * (n - 1) ** 2)
-        heard = min(sum_sq_end, float(n) * (n - 1))
-        total += min(sum_sq_end, GOSSIP_CHUNK) * BYTES_PER_GOSSIP_TRIPLE
+        # A step's hearings: each (deal, participant, contact) triple hears with
+        # probability q, and there are sum of squared degrees of them.
+        hearings = rep.gossip_prob * sum_sq_end
+        heard = min(sum_sq_end, float(n) * (n - 1), 2 * steps * hearings)
+        total += hearings * BYTES_PER_HEARING
         total += heard * BYTES_PER_HEARD
     every = cfg.output.agents_every
     snapshots = (steps // every + 1) if every > 0 else 1

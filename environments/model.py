@@ -64,9 +64,6 @@ AGENT_COUNTERS = (
 # worthless with this weight (it must deal with someone, and beliefs can recover).
 PARTNER_FLOOR = 0.01
 
-# Gossip enumerates (deal, participant, contact) triples this many at a time.
-GOSSIP_CHUNK = 1 << 22
-
 # What happened in a deal, for drawing the last step's deals.
 DEAL_OUTCOMES = ("reciprocated", "not returned", "no gives", "walked away")
 
@@ -458,6 +455,15 @@ class ConcessionModel(mesa.Model):
         if deal.continuation < 1.0:
             ends = pair[self.rng.random(d) >= deal.continuation]
             rel.clear_memory(ends)
+            # A referral made a relationship, not a tie of the network: when
+            # it ends the two are no longer contacts (beliefs stay; a later
+            # referral revives the contact). Graph contacts stay. This keeps
+            # contacts bounded: referrals add at most 2 q_ref per deal and
+            # 1 - w of them end after each deal.
+            by_referral = ends[rel.origin[ends] == ORIGIN_REFERRAL]
+            if len(by_referral):
+                rel.active[by_referral] = False
+                self._adjacency = None
             return len(ends)
         return 0
 
@@ -674,33 +680,19 @@ class ConcessionModel(mesa.Model):
         rep = self.config.reputation
         indptr, nbrs, via = self.adjacency()
         participant = np.concatenate([a, b])
-        deal = np.concatenate([np.arange(len(a)), np.arange(len(a))])
         deg = indptr[participant + 1] - indptr[participant]
-        # Every (deal, participant, contact) triple gets a Bernoulli(q) draw.
-        # The triples are enumerated in chunks of participants so that memory
-        # stays bounded on hub-heavy graphs; the draws come in the same order
-        # as in one piece, so chunking does not change results.
+        # Every (deal, participant, contact) triple hears with probability q.
+        # Rather than a draw per triple, draw the gaps between the triples that
+        # hear (geometric): the same Bernoulli(q) process, at a cost and memory
+        # proportional to the q x triples that hear, not to all triples.
         ends = np.cumsum(deg)
-        kept = [(np.zeros(0, np.int64),) * 3 + (np.zeros(0, bool),)]
-        start = 0
-        while start < len(participant):
-            base = ends[start - 1] if start else 0
-            stop = max(int(np.searchsorted(ends, base + GOSSIP_CHUNK, side="right")), start + 1)
-            p_deg = deg[start:stop]
-            which = start + np.repeat(np.arange(stop - start), p_deg)
-            slot = indptr[participant[which]] + (
-                np.arange(len(which)) - np.repeat(np.cumsum(p_deg) - p_deg, p_deg)
-            )
-            hearer = nbrs[slot]
-            d = deal[which]
-            keep = (
-                (hearer != a[d])
-                & (hearer != b[d])
-                & (self.rng.random(len(hearer)) < rep.gossip_prob)
-            )
-            kept.append((hearer[keep], d[keep], slot[keep], which[keep] < len(a)))
-            start = stop
-        hearer, d, slot, heard_via_a = (np.concatenate(x) for x in zip(*kept, strict=True))
+        pos = bernoulli_positions(int(ends[-1]) if len(ends) else 0, rep.gossip_prob, self.rng)
+        which = np.searchsorted(ends, pos, side="right")
+        slot = indptr[participant[which]] + pos - (ends[which] - deg[which])
+        d = np.where(which < len(a), which, which - len(a))
+        hearer = nbrs[slot]
+        keep = (hearer != a[d]) & (hearer != b[d])
+        hearer, d, slot, heard_via_a = hearer[keep], d[keep], slot[keep], which[keep] < len(a)
         if len(hearer) == 0:
             return 0
         seen_a, seen_b = gave_a[d], gave_b[d]
@@ -1109,6 +1101,27 @@ class ConcessionModel(mesa.Model):
         """Drop Mesa's class-level references to this model so a long-lived worker does not grow."""
         mesa.Agent._ids.pop(self, None)
         self._agents.clear()
+
+
+def bernoulli_positions(total: int, q: float, rng: np.random.Generator) -> np.ndarray:
+    """The sorted positions in range(total) that succeed, each independently with probability q.
+
+    Drawn as geometric gaps between successes, in batches sized to the
+    expected count, so the cost is that of the successes, not of `total`.
+    """
+    found = []
+    last = -1
+    while True:
+        batch = int((total - last) * q * 1.05) + 64
+        # A gap past the end ends the search; capping it keeps the sum from
+        # overflowing when q is tiny and the gaps astronomically long.
+        at = last + np.cumsum(np.clip(rng.geometric(q, batch), 1, total + 1))
+        if at[-1] >= total:
+            found.append(at[at < total])
+            break
+        found.append(at)
+        last = int(at[-1])
+    return np.concatenate(found)
 
 
 def _once(make: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:

@@ -79,6 +79,7 @@ def test_referrals_create_contacts_and_their_deals_are_counted():
         population={"n": 80, "mix": {"reciprocal": 0.5, "naive": 0.5}},
         network={"kind": "ring", "k": 2},
         reputation={"referral_prob": 0.3},
+        deal={"continuation": 1.0},  # relationships never end, so no contact is revived
         rng=9,
     )
     start_contacts = model.relationships.size
@@ -129,3 +130,30 @@ def test_unused_referral_contacts_decay():
         rng=3,
     ).run(15)
     assert model.steps_frame()["contacts_dropped"].sum() > 0
+
+
+def test_a_referral_contact_ends_with_its_relationship_and_a_graph_contact_stays():
+    model = ConcessionModel(
+        population={"n": 200, "mix": {"reciprocal": 0.5, "naive": 0.5}},
+        network={"kind": "barabasi_albert", "m": 3},
+        reputation={"referral_prob": 0.05},
+        deal={"continuation": 0.8},
+        rng=4,
+    )
+    rel = model.relationships
+    graph_pairs = rel.size
+    active = []
+    for _ in range(120):
+        model.step()
+        active.append(len(rel.active_pairs()))
+    # Every graph contact is still there; referral contacts came and went.
+    assert rel.active[:graph_pairs].all()
+    referral = rel.origin[: rel.size] == ORIGIN_REFERRAL
+    assert referral.sum() > 0 and (~rel.active[: rel.size][referral]).sum() > 0
+    # Referrals add at most 2 x 0.05 contacts per deal and 0.2 of them end
+    # after each deal: at most about graph_pairs x 0.1 / (0.2 - 0.1) referral
+    # contacts, a level instead of geometric growth.
+    assert max(active) <= 2.2 * graph_pairs
+    assert max(active[60:]) < 1.2 * max(active[30:60])
+    added = model.steps_frame()["new_contacts"].to_numpy()
+    assert added[-20:].mean() > 0
