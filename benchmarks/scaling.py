@@ -42,9 +42,9 @@ FULL = {
     "ms": [1, 2, 3, 4, 6, 8],
     "m_n": 10_000,
     "m_steps": 20,
-    # Not beyond 100: with referrals on and no contact decay the contacts of W1's
-    # model grow by about 2% a step, compounding (30,000 -> 174,000 in 100 steps).
-    "steps": [10, 20, 50, 100],
+    # Referral contacts end with their relationship, so contacts level off
+    # (about 30,000 -> 35,000 at N = 10,000); stored heard beliefs keep growing.
+    "steps": [10, 20, 50, 100, 200],
     "steps_n": 10_000,
 }
 QUICK = {

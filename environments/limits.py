@@ -148,8 +148,17 @@ def estimate_memory(cfg: ModelConfig, graph: Graph | None = None) -> int:
         scale = contacts / edges if edges else 1.0
         sum_sq_end = min(sum_sq * scale**2, float(n) * (n - 1) ** 2)
         # A step's hearings: each (deal, participant, contact) triple hears with
-        # probability q, and there are sum of squared degrees of them.
-        hearings = rep.gossip_prob * sum_sq_end
+        # probability q. Under `edges` every contact deals, so there are sum of
+        # squared degrees of triples; under `initiator` each of the n x
+        # deals_per_step deals has its initiator's degree plus its partner's
+        # (a random contact, whose degree is sum_sq / (2 contacts) on average).
+        if deal.matching == "edges":
+            triples = sum_sq_end
+        else:
+            mean_degree = 2 * contacts / n if n else 0.0
+            partner_degree = sum_sq_end / (2 * contacts) if contacts else 0.0
+            triples = n * deal.deals_per_step * (mean_degree + partner_degree)
+        hearings = rep.gossip_prob * triples
         heard = min(sum_sq_end, float(n) * (n - 1), 2 * steps * hearings)
         total += hearings * BYTES_PER_HEARING
         total += heard * BYTES_PER_HEARD

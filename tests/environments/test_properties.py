@@ -100,12 +100,13 @@ def test_random_valid_configs_run_cleanly(cfg, seed):
 
 
 def state_bytes(n: int, m: int = 3) -> tuple[int, int]:
-    model = ConcessionModel(
-        population={"n": n},
-        network={"kind": "barabasi_albert", "m": m},
-        reputation={"gossip_prob": 0.5, "referral_prob": 0.1},
-        rng=1,
-    ).run(3)
+    config = {
+        "steps": 3,  # what the memory check is told: a short run
+        "population": {"n": n},
+        "network": {"kind": "barabasi_albert", "m": m},
+        "reputation": {"gossip_prob": 0.5, "referral_prob": 0.1},
+    }
+    model = ConcessionModel(config, rng=1).run(3)
     arrays = sum(a.nbytes for a in vars(model).values() if isinstance(a, np.ndarray))
     return (
         arrays + model.relationships.nbytes() + model.heard.nbytes(),
