@@ -12,17 +12,19 @@ referrals and the agent snapshots, with byte costs MEASURED on this code
   K = 32, with `initiator` matching, and with gossip q = 0.2 on;
 - fitting (peak - interpreter) on negotiators, contacts, deals, items and
   stored beliefs gave the `BYTES_*` constants below; the estimate without
-  `SAFETY` is 1.04 to 1.16 times every measured peak without gossip, up to
-  1.57 with gossip (stored beliefs are counted at their limit), and
-  `SAFETY` adds a fifth on top.
+  `SAFETY` is 1.04 to 1.16 times every measured peak without gossip, and
+  `SAFETY` adds a fifth on top; with gossip and referrals the estimate is
+  above the measured peak by more (contacts and stored beliefs are counted
+  at their bounds, see below), about 1.5 to 3 times on W1's model.
 
 What grows during a run is bounded, not predicted:
 
 - referrals add contacts: at most g = 2 x referral_prob new ones per deal,
   and a referral contact ends with its relationship (1 - w after each
   deal). With `edges` matching (every contact deals each step) they level
-  off at E (1 - w) / (1 - w - g) contacts when g < 1 - w, and otherwise can
-  grow geometrically, by (1 + g) a step, up to every pair n (n - 1) / 2;
+  off at E (1 - w) / (1 - w - g) contacts when g < 1 - w, grow linearly
+  when g = 1 - w, and otherwise can grow geometrically, by (1 + g - (1 - w))
+  a step, up to every pair n (n - 1) / 2;
   with `initiator` matching by 2 q_ref n deals_per_step a step;
 - gossip stores a belief per (hearer, target) heard of: at most the sum of
   squared degrees (each contact of a participant hears of each of its
@@ -59,8 +61,10 @@ BYTES_PER_CONTACT = 491  # relationship memory (capacity doubled), sorted keys, 
 BYTES_PER_DEAL = 276  # a step's deal arrays, rounds, payoffs (edges matching: a deal per contact)
 BYTES_PER_DEAL_ITEM = 40  # per item of each deal: gives, asks, perceived values
 BYTES_PER_GROWN_CONTACT = 150  # a contact added by referral: the copy made when capacity doubles
-BYTES_PER_HEARING = 260  # one step's gossip: the arrays made per contact that hears of a deal
-BYTES_PER_HEARD = 81  # a stored heard belief, with the copies made when it is inserted
+# Gossip, fitted on W1's model (gossip 0.1, referrals 0.02) at n = 3 x 10^5 (10 steps:
+# 29 M stored beliefs, about 5 M hearings a step) and n = 10^6 (20 steps: 162 M, 18 M).
+BYTES_PER_HEARING = 120  # one step's gossip: the arrays made per contact that hears of a deal
+BYTES_PER_HEARD = 32  # a stored heard belief (key and value) and its copy when new ones merge in
 BYTES_PER_STEP = 7_500  # per-step and per-strategy records and their tables
 BYTES_PER_AGENT_ROW = 400  # one negotiator in one snapshot, with the copy made to concatenate
 SAFETY = 1.2
@@ -125,10 +129,14 @@ def estimate_memory(cfg: ModelConfig, graph: Graph | None = None) -> int:
             # most g (E + R) - (1 - w) R a step, so it levels off at g E / (1 - w - g)
             # when g < 1 - w, and is bounded by (1 + g)^steps growth in any case.
             gain, loss = 2 * rep.referral_prob, 1.0 - deal.continuation
-            growth = math.exp(min(700.0, steps * math.log1p(gain)))
-            if gain < loss:
-                growth = min(growth, loss / (loss - gain))
-            contacts = min(all_pairs, edges * growth)
+            net = gain - loss
+            if net < 0:
+                grown = min(gain * steps, gain / -net)
+            elif net == 0:
+                grown = gain * steps
+            else:  # R_t = g E ((1 + net)^t - 1) / net
+                grown = gain * math.expm1(min(700.0, steps * math.log1p(net))) / net
+            contacts = min(all_pairs, edges * (1.0 + grown))
         else:
             contacts = min(
                 all_pairs, edges + 2 * rep.referral_prob * n * deal.deals_per_step * steps
@@ -159,7 +167,9 @@ def estimate_memory(cfg: ModelConfig, graph: Graph | None = None) -> int:
             partner_degree = sum_sq_end / (2 * contacts) if contacts else 0.0
             triples = n * deal.deals_per_step * (mean_degree + partner_degree)
         hearings = rep.gossip_prob * triples
-        heard = min(sum_sq_end, float(n) * (n - 1), 2 * steps * hearings)
+        # A hearer is a contact of one participant, so a hearing stores at most
+        # one new belief (about the other); at most one per 2-hop pair in all.
+        heard = min(sum_sq_end, float(n) * (n - 1), steps * hearings)
         total += hearings * BYTES_PER_HEARING
         total += heard * BYTES_PER_HEARD
     every = cfg.output.agents_every
@@ -376,6 +386,21 @@ def main() -> None:  # pragma: no cover - a measurement tool
         ({"population": {"n": 100_000}, "deal": {"matching": "initiator"}}, 10),
         ({"population": {"n": 10_000}, "reputation": {"gossip_prob": 0.2}}, 5),
         ({"population": {"n": 100_000}, "reputation": {"gossip_prob": 0.2}}, 5),
+        # W1's model (benchmarks/): gossip and referrals together, a long and a wide run.
+        (
+            {
+                "population": {"n": 10_000},
+                "reputation": {"gossip_prob": 0.1, "referral_prob": 0.02},
+            },
+            200,
+        ),
+        (
+            {
+                "population": {"n": 300_000},
+                "reputation": {"gossip_prob": 0.1, "referral_prob": 0.02},
+            },
+            10,
+        ),
     ]
     print(f"{'configuration':<70} {'peak':>10} {'estimate':>10}")
     for config, steps in cases:
