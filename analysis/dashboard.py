@@ -604,6 +604,9 @@ class PlotPanels:
                 ax.autoscale_view()
             for ax in self.counts:
                 ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
+            # Headroom for the word-of-mouth legend, so no line runs under it.
+            top = self.counts[1].get_ylim()[1]
+            self.counts[1].set_ylim(0, 1.45 * top)
         self.waiting.set_visible(model.steps == 0)
         return self.figure
 
