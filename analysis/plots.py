@@ -19,6 +19,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 import polars as pl
+from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -389,6 +390,33 @@ def _whiskers(table: pl.DataFrame) -> np.ndarray:
     return np.nan_to_num(np.vstack([mean - lo, hi - mean]), nan=0.0)
 
 
+def _grouped_bars(
+    ax: Axes,
+    table: pl.DataFrame,
+    panels: Mapping[Any, str],
+    strategies: Sequence[str],
+    colours: Mapping[str, str],
+) -> list[str]:
+    """One group of bars per panel point, one bar per strategy with its 95% whiskers.
+
+    `table` has rows per `point` and `strategy` with `mean`, `lo`, `hi`;
+    returns the strategies drawn (those present in `table`), in order.
+    """
+    present = [s for s in strategies if s in set(table["strategy"].to_list())]
+    width = 0.8 / max(1, len(present))
+    for k, s in enumerate(present):
+        means, errs = [], []
+        for point in panels:
+            row = table.filter((pl.col("point") == point) & (pl.col("strategy") == s))
+            means.append(row["mean"][0] if row.height else np.nan)
+            errs.append(_whiskers(row)[:, 0] if row.height else np.zeros(2))
+        xpos = np.arange(len(panels)) + (k - (len(present) - 1) / 2) * width
+        ax.bar(
+            xpos, means, width=width, color=colours[s], yerr=np.array(errs).T, capsize=2, label=s
+        )
+    return present
+
+
 # --------------------------------------------------------------------------- by strategy across the sweep
 
 
@@ -576,24 +604,7 @@ def returns_and_break_even(
         else:
             top, bottoms = fig.add_subplot(), []
         part = returns.filter(pl.col("metric") == "return_on_concessions")
-        present = [s for s in strategies if s in set(part["strategy"].to_list())]
-        width = 0.8 / max(1, len(present))
-        for k, s in enumerate(present):
-            means, errs = [], []
-            for point in panels:
-                row = part.filter((pl.col("point") == point) & (pl.col("strategy") == s))
-                means.append(row["mean"][0] if row.height else np.nan)
-                errs.append(_whiskers(row)[:, 0] if row.height else np.zeros(2))
-            xpos = np.arange(len(panels)) + (k - (len(present) - 1) / 2) * width
-            top.bar(
-                xpos,
-                means,
-                width=width,
-                color=colours[s],
-                yerr=np.array(errs).T,
-                capsize=2,
-                label=s,
-            )
+        present = _grouped_bars(top, part, panels, strategies, colours)
         top.axhline(1.0, color="black", linewidth=1.0, linestyle="--")
         # A ratio: equal steps up and down from 1 should look equal, and a rare giver's
         # huge return must not flatten everyone else's.
@@ -706,24 +717,7 @@ def referral_figure(
     fig = _figure(12.0, 4.0)
     with style():
         left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1.0]})
-        present = [s for s in strategies if s in set(lift["strategy"].to_list())]
-        width = 0.8 / max(1, len(present))
-        for k, s in enumerate(present):
-            means, errs = [], []
-            for point in panels:
-                row = lift.filter((pl.col("point") == point) & (pl.col("strategy") == s))
-                means.append(row["mean"][0] if row.height else np.nan)
-                errs.append(_whiskers(row)[:, 0] if row.height else np.zeros(2))
-            xpos = np.arange(len(panels)) + (k - (len(present) - 1) / 2) * width
-            left.bar(
-                xpos,
-                means,
-                width=width,
-                color=colours[s],
-                yerr=np.array(errs).T,
-                capsize=2,
-                label=s,
-            )
+        present = _grouped_bars(left, lift, panels, strategies, colours)
         left.axhline(0.0, color="black", linewidth=0.8)
         left.set_xticks(range(len(panels)), [_wrap(v) for v in panels.values()], fontsize=8)
         left.set_ylabel(lift_label)

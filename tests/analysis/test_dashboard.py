@@ -35,20 +35,9 @@ from analysis.dashboard import (  # noqa: E402
 )
 from environments.config import ConfigError, load_config  # noqa: E402
 from experiments.cli import app  # noqa: E402
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-# The machine's network is closed: no background requests, no QUIC, no first-run tasks.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 runner = CliRunner()
 

@@ -21,19 +21,8 @@ from analysis.report import build_report
 from experiments.cli import app
 from experiments.runner import run_sweep
 from experiments.spec import load_spec
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.sweeps import tiny_spec
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def sweep(out: Path, **over) -> Path:
