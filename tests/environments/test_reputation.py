@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from environments.model import ConcessionModel
+from environments.model import ConcessionModel, bernoulli_positions
 from environments.relationships import ORIGIN_REFERRAL
 from environments.reputation import ASSESSMENT, HeardBeliefs, assess
 
@@ -157,3 +157,23 @@ def test_a_referral_contact_ends_with_its_relationship_and_a_graph_contact_stays
     assert max(active[60:]) < 1.2 * max(active[30:60])
     added = model.steps_frame()["new_contacts"].to_numpy()
     assert added[-20:].mean() > 0
+
+
+@pytest.mark.parametrize("q", [1e-300, 0.001, 0.1, 0.5, 1.0])
+def test_gossip_hearers_are_independent_bernoulli_draws_over_the_triples(q):
+    rng = np.random.default_rng(3)
+    total = 200_000
+    counts, hits = [], np.zeros(total)
+    for _ in range(20):
+        pos = bernoulli_positions(total, q, rng)
+        assert (np.diff(pos) > 0).all() and (len(pos) == 0 or (pos[0] >= 0 and pos[-1] < total))
+        counts.append(len(pos))
+        hits[pos] += 1
+    # The count is Binomial(total, q): within 5 standard deviations of its mean.
+    mean, sd = total * q, np.sqrt(total * q * (1 - q))
+    assert abs(np.mean(counts) - mean) <= 5 * sd / np.sqrt(20) + 1e-9
+    # No position is favoured: the first and second halves are hit alike.
+    if q >= 0.1:
+        first, second = hits[: total // 2].sum(), hits[total // 2 :].sum()
+        assert abs(first - second) <= 5 * np.sqrt(first + second)
+    assert bernoulli_positions(0, q, rng).size == 0
