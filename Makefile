@@ -15,11 +15,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's Chromium, for the browser tests (playwright cannot download browsers here).
-browser:
+# Debian's Chromium, for the browser tests (playwright cannot download browsers here),
+# and the dashboard's front-end files, fetched once with npm into .venv (no CDN here).
+browser: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's npm for the dashboard's front-end files"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	@$(BIN)/python -c 'from analysis.dashboard import ensure_frontend_assets as f; import sys; sys.exit(1 if f() else 0)'
 
 test: install browser
 	$(BIN)/python -m pytest
