@@ -297,8 +297,6 @@ def validate(
     """Reproduce classic results of reciprocity research: theory against measured (docs/validation.md)."""
     import importlib.util
 
-    from rich.markup import escape
-
     from analysis import validation
 
     if quick and full:
