@@ -18,12 +18,13 @@ install: $(STAMP)
 # Debian's Chromium, for the browser tests (playwright cannot download browsers here),
 # and the dashboard's front-end files, fetched once with npm into .venv (no CDN here).
 browser: $(STAMP)
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@command -v npm >/dev/null 2>&1 || { \
-	  echo "installing Debian's npm for the dashboard's front-end files"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian's$$missing for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 	@$(BIN)/python -c 'from analysis.dashboard import ensure_frontend_assets as f; import sys; sys.exit(1 if f() else 0)'
 
 test: install browser

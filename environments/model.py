@@ -990,12 +990,14 @@ class ConcessionModel(mesa.Model):
         """The agents frame now, with the step first."""
         return self.agents_frame().select(pl.lit(self.steps, pl.Int64).alias("step"), pl.all())
 
-    def agents_history(self) -> pl.DataFrame:
-        """The agents frame every `output.agents_every` steps, and after the last step.
+    def agents_table(self) -> pl.DataFrame:
+        """The agents table a run writes: the end state, or with `output.agents_every` every snapshot.
 
-        A `step` column comes first. Without `agents_every` it is the end
-        state alone (still with its `step`).
+        With snapshots it has a `step` column first, and always ends with the
+        state after the last step (a snapshot then, even off the `agents_every` beat).
         """
+        if self.config.output.agents_every <= 0:
+            return self.agents_frame()
         snapshots = list(self._agent_snapshots)
         if not snapshots or snapshots[-1]["step"][0] != self.steps:
             snapshots.append(self._snapshot())

@@ -78,7 +78,6 @@ def run_one(run: Run) -> RunResult:
     """Run one model from its resolved configuration and seed; collect its tables and outcomes."""
     from environments.config import load_config
     from environments.model import ConcessionModel
-    from experiments.single import agents_table
 
     start = time.perf_counter()
     model = ConcessionModel(load_config(run.config), rng=run.seed)
@@ -87,7 +86,7 @@ def run_one(run: Run) -> RunResult:
         tables = {
             "steps": model.steps_frame(),
             "strategies": model.strategy_frame(),
-            "agents": agents_table(model),
+            "agents": model.agents_table(),
         }
         outcomes = model.outcomes()
     finally:

@@ -22,8 +22,6 @@ from environments.config import ConfigError, ModelConfig, load_config
 from environments.limits import Preflight
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from environments.model import ConcessionModel
 
 
@@ -101,17 +99,6 @@ def check_out_dir(out_dir: Path) -> None:
         raise ConfigError(f"--out {out_dir}: cannot create it ({parent} is not writable)")
 
 
-def agents_table(model: ConcessionModel) -> pl.DataFrame:
-    """The agents table of a run: the end state, or with `output.agents_every` every snapshot.
-
-    With snapshots it has a `step` column first, and always ends with the
-    state after the last step (a snapshot then, even off the `agents_every` beat).
-    """
-    if model.config.output.agents_every <= 0:
-        return model.agents_frame()
-    return model.agents_history()
-
-
 def write_run(model: ConcessionModel, out_dir: Path, wall_time: float) -> None:
     """Write steps/strategies/agents Parquet tables and run.json into `out_dir`, each atomically.
 
@@ -126,7 +113,7 @@ def write_run(model: ConcessionModel, out_dir: Path, wall_time: float) -> None:
     tables = {
         "steps.parquet": model.steps_frame(),
         "strategies.parquet": model.strategy_frame(),
-        "agents.parquet": agents_table(model),
+        "agents.parquet": model.agents_table(),
     }
     for name, frame in tables.items():
         tmp = out_dir / f".{name}.tmp"
