@@ -292,6 +292,15 @@ class ReputationConfig(Section):
         le=1.0,
         description="rate a belief moves toward a new assessment (1: binary images)",
     )
+    heard_capacity: int = Field(
+        32,
+        ge=0,
+        le=4096,
+        description=(
+            "negotiators outside its contacts that one remembers hearing of; when full, "
+            "the least recently heard of is forgotten (0: beliefs about contacts only)"
+        ),
+    )
 
 
 class EvolutionConfig(Section):

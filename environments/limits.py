@@ -26,9 +26,9 @@ What grows during a run is bounded, not predicted:
   when g = 1 - w, and otherwise can grow geometrically, by (1 + g - (1 - w))
   a step, up to every pair n (n - 1) / 2;
   with `initiator` matching by 2 q_ref n deals_per_step a step;
-- gossip stores a belief per (hearer, target) heard of: at most the sum of
-  squared degrees (each contact of a participant hears of each of its
-  partners), at most n (n - 1);
+- gossip stores a belief per (hearer, target) heard of: at most
+  `heard_capacity` per negotiator, at most the sum of squared degrees (each
+  contact of a participant hears of each of its partners);
 - per-step records (about 7.5 kB a step) and agent snapshots
   (`output.agents_every`, about 400 B per negotiator and snapshot).
 
@@ -64,7 +64,7 @@ BYTES_PER_GROWN_CONTACT = 150  # a contact added by referral: the copy made when
 # Gossip, fitted on W1's model (gossip 0.1, referrals 0.02) at n = 3 x 10^5 (10 steps:
 # 29 M stored beliefs, about 5 M hearings a step) and n = 10^6 (20 steps: 162 M, 18 M).
 BYTES_PER_HEARING = 120  # one step's gossip: the arrays made per contact that hears of a deal
-BYTES_PER_HEARD = 32  # a stored heard belief (key and value) and its copy when new ones merge in
+BYTES_PER_HEARD = 12  # a remembered heard-of belief: its target (int32) and belief (float64)
 BYTES_PER_STEP = 7_500  # per-step and per-strategy records and their tables
 BYTES_PER_AGENT_ROW = 400  # one negotiator in one snapshot, with the copy made to concatenate
 SAFETY = 1.2
@@ -168,8 +168,9 @@ def estimate_memory(cfg: ModelConfig, graph: Graph | None = None) -> int:
             triples = n * deal.deals_per_step * (mean_degree + partner_degree)
         hearings = rep.gossip_prob * triples
         # A hearer is a contact of one participant, so a hearing stores at most
-        # one new belief (about the other); at most one per 2-hop pair in all.
-        heard = min(sum_sq_end, float(n) * (n - 1), steps * hearings)
+        # one new belief (about the other); at most one per 2-hop pair in all,
+        # and at most `heard_capacity` per negotiator.
+        heard = min(sum_sq_end, float(n) * rep.heard_capacity, steps * hearings)
         total += hearings * BYTES_PER_HEARING
         total += heard * BYTES_PER_HEARD
     every = cfg.output.agents_every

@@ -28,37 +28,20 @@ from agents.strategy import (
     Opening,
     Response,
     Strategy,
-    mask_count,
     mask_total,
     resolve_strategy,
 )
 from environments import evolution, game
+from environments.accounting import AGENT_COUNTERS, STEP_COUNTERS, add_deals, measures
 from environments.config import ModelConfig, load_config
 from environments.limits import check_memory
 from environments.network import adjacency, build_graph, pick_other_contact, place_strategies
-from environments.relationships import ORIGIN_REFERRAL, Relationships
-from environments.reputation import HeardBeliefs, assess, move
+from environments.relationships import ORIGIN_REFERRAL, Relationships, remember_deals
+from environments.reputation import ASSESSMENT, HeardBeliefs, gossip_hearers, hear_gossip, move
 from environments.valuations import draw_valuations, perceive
 
-# Counters kept per negotiator over the whole run (the agents frame).
-AGENT_COUNTERS = (
-    "wealth",
-    "deals",
-    "closed",
-    "walked",
-    "gives",
-    "cost_given",
-    "value_received",
-    "reneged",
-    "gives_reciprocated",
-    "giving_deals",
-    "referral_surplus",
-    "referrals_sent",
-    "referrals_received",
-    "referral_deals",
-    "referral_payoff",
-    "period_payoff",
-)
+_AGENT_MEASURES = measures(AGENT_COUNTERS)
+_STEP_MEASURES = measures(STEP_COUNTERS)
 
 # A negotiator that chooses partners by belief still picks one it believes
 # worthless with this weight (it must deal with someone, and beliefs can recover).
@@ -66,23 +49,6 @@ PARTNER_FLOOR = 0.01
 
 # What happened in a deal, for drawing the last step's deals.
 DEAL_OUTCOMES = ("reciprocated", "not returned", "no gives", "walked away")
-
-# Counters summed per step and strategy (the strategy frame).
-STEP_COUNTERS = (
-    "deals",
-    "closed",
-    "walked",
-    "walked_away",
-    "gives",
-    "giving_sides",
-    "cost_given",
-    "value_received",
-    "payoff",
-    "reciprocated",
-    "reneged",
-    "referral_deals",
-    "referral_payoff",
-)
 
 
 class ConcessionModel(mesa.Model):
@@ -146,7 +112,9 @@ class ConcessionModel(mesa.Model):
         self.cost, self.value = draw_valuations(cfg.items, self.n, self.rng)
         self.batna = self.rng.uniform(cfg.deal.batna.low, cfg.deal.batna.high, self.n)
         self.relationships = Relationships(self.n, self.graph.edges, cfg.reputation.initial_belief)
-        self.heard = HeardBeliefs(self.n, cfg.reputation.initial_belief)
+        self.heard = HeardBeliefs(
+            self.n, cfg.reputation.initial_belief, cfg.reputation.heard_capacity
+        )
         self.degree = self.graph.degree()
         self._adjacency: tuple[np.ndarray, np.ndarray] | None = None
         self._chooses_partners = np.array(
@@ -156,8 +124,10 @@ class ConcessionModel(mesa.Model):
             [getattr(s, "reads_gifts_as_weakness", False) for s in self.strategies]
         )
 
-        for name in AGENT_COUNTERS:
-            setattr(self, name, np.zeros(self.n, dtype=np.float64))
+        # One row per counter; each is also an attribute (self.wealth, ...), a view of its row.
+        self._agent_totals = np.zeros((len(AGENT_COUNTERS), self.n), dtype=np.float64)
+        for row, name in enumerate(AGENT_COUNTERS):
+            setattr(self, name, self._agent_totals[row])
         self._step_records: list[dict[str, float]] = []
         self._strategy_records: list[dict[str, np.ndarray]] = []
         self._agent_snapshots: list[pl.DataFrame] = []
@@ -179,7 +149,7 @@ class ConcessionModel(mesa.Model):
     def step(self) -> None:
         """One step: form deals, play them, update memory; see docs/model.md for the order."""
         a, b, pair, side_a = self._form_deals()
-        counters = {name: np.zeros((len(self.strategies),), np.float64) for name in STEP_COUNTERS}
+        counters = np.zeros((len(STEP_COUNTERS), len(self.strategies)), np.float64)
         fresh = 0
         self._last_deals: list[tuple[np.ndarray, ...]] = []
         self._heard_of: list[tuple[np.ndarray, ...]] = []
@@ -190,7 +160,9 @@ class ConcessionModel(mesa.Model):
         spread = self._word_of_mouth()
         decayed = self._decay_contacts()
         self._evolve()
-        self._record_step(len(a), counters, fresh, spread, decayed)
+        self._record_step(
+            len(a), dict(zip(STEP_COUNTERS, counters, strict=True)), fresh, spread, decayed
+        )
         every = self.config.output.agents_every
         if every and self.steps % every == 0:
             self._agent_snapshots.append(self._snapshot())
@@ -348,7 +320,12 @@ class ConcessionModel(mesa.Model):
         return seen
 
     def _play(
-        self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, side_a: np.ndarray, counters: dict
+        self,
+        a: np.ndarray,
+        b: np.ndarray,
+        pair: np.ndarray,
+        side_a: np.ndarray,
+        counters: np.ndarray,
     ) -> int:
         """Play one round of deals (each contact at most once); returns relationships ended."""
         cfg = self.config
@@ -495,122 +472,40 @@ class ConcessionModel(mesa.Model):
     ) -> np.ndarray:
         """Update the memory of both sides of a round's deals (stacked: a sides, then b sides).
 
-        Only closed deals change memory. Returns each side's satisfaction (0 where walked).
+        Only closed deals change memory: precedent (the expectation moves
+        toward what was received, less for a one-time exception),
+        satisfaction (perceived value against the expectation, losses
+        weighted), streaks, demand (raised by over-giving and by gifts read as
+        weakness), direct experience. Returns each side's satisfaction (0
+        where walked). The loop is compiled: `relationships.remember_deals`.
         """
-        rel = self.relationships
-        beh = self.config.behaviour
-        keep = np.flatnonzero(closed)
-        flat = 2 * pair[keep] + side[keep]
-        gave, got, seen, cost = gave[keep], got[keep], seen[keep], cost[keep]
-        gave_any, got_any = gave != 0, got != 0
-        expectation_flat = rel.expectation.reshape(-1)
-        streak_flat = rel.streak.reshape(-1)
-        expectation = expectation_flat[flat]
-        # Each side reads the partner's streak as it was before this round.
-        partner_streak = streak_flat[flat ^ 1]
-        # Satisfaction: perceived value received against what was expected (at
-        # least the reciprocity norm times what it gave); losses weigh more.
-        diff = seen - np.maximum(expectation, beh.reciprocity_norm * cost)
-        satisfaction = np.zeros(len(pair))
-        satisfaction[keep] = np.where(diff >= 0, diff, beh.loss_aversion * diff)
-        # Precedent: the expectation moves toward what was received; a gift
-        # framed as a one-time exception moves it less.
-        rate = beh.expectation_rate * np.where(one_time[keep] & got_any, beh.exception_weight, 1.0)
-        expectation_flat[flat] = expectation + rate * (seen - expectation)
-        rel.met.reshape(-1)[flat] = True
-        rel.last_received.reshape(-1)[flat] = seen
-        rel.received_total.reshape(-1)[flat] += seen
-        streak_flat[flat] = np.where(got_any, 0, streak_flat[flat] + gave_any)
-        idle_flat = rel.idle.reshape(-1)
-        idle_flat[flat] = np.where(gave_any, 0, idle_flat[flat] + 1)
-        # Over-giving (many items in a deal, or a long run of gives without
-        # return) and gifts read as weakness raise the receiver's demand
-        # toward the giver; it relaxes at the expectation rate when nothing is given.
-        partner_streak_after = np.where(gave_any, 0, partner_streak + got_any)
-        desperate = got_any & (
-            (mask_count(got) > beh.desperation_threshold)
-            | (partner_streak_after > beh.desperation_threshold)
-        )
-        demand_flat = rel.demand.reshape(-1)
-        demand = demand_flat[flat]
-        demand_flat[flat] = np.where(
-            got_any, demand + desperate + weak[keep], demand * (1.0 - beh.expectation_rate)
-        )
-        # Direct experience: each side assesses the partner's action toward it.
-        belief_flat = rel.belief.reshape(-1)
-        belief_flat[flat] = move(
-            belief_flat[flat], got_any.astype(np.float64), self.config.reputation.belief_rate
-        )
-        rel.heard.reshape(-1)[flat] = True
-        return satisfaction
+        rel, beh = self.relationships, self.config.behaviour
+        return remember_deals(
+            pair, side, closed, gave, got, seen, cost, one_time, weak,
+            rel.expectation.reshape(-1), rel.streak.reshape(-1), rel.met.reshape(-1),
+            rel.last_received.reshape(-1), rel.received_total.reshape(-1), rel.idle.reshape(-1),
+            rel.demand.reshape(-1), rel.belief.reshape(-1), rel.heard.reshape(-1),
+            beh.reciprocity_norm, beh.loss_aversion, beh.expectation_rate, beh.exception_weight,
+            beh.desperation_threshold, self.config.reputation.belief_rate,
+        )  # fmt: skip
 
     def _account(
-        self, a: np.ndarray, b: np.ndarray, pair: np.ndarray, out: game.Outcome, counters: dict
+        self,
+        a: np.ndarray,
+        b: np.ndarray,
+        pair: np.ndarray,
+        out: game.Outcome,
+        counters: np.ndarray,
     ) -> None:
-        """Add a round's deals to the per-negotiator and per-step-and-strategy counters.
-
-        Both sides are stacked (a sides, then b sides).
-        """
-        ns = len(self.strategies)
-        both = np.concatenate
-        me = both([a, b])
-        closed = ~out.walked
-        via_referral = closed & (self.relationships.origin[pair] == ORIGIN_REFERRAL)
-        gave = both([out.give_a, out.give_b])
-        gave_any = gave != 0
-        reciprocated = both([closed, closed]) & gave_any & both([out.give_b != 0, out.give_a != 0])
-        pay = both([out.payoff_a, out.payoff_b])
-        closed2, walked2, referral2 = (
-            both([closed, closed]),
-            both([out.walked, out.walked]),
-            both([via_referral, via_referral]),
-        )
-        n_gives = mask_count(gave)
-        reneged = both([np.zeros(len(a), bool), out.reneged])
-        cost, value = both([out.cost_a, out.cost_b]), both([out.value_to_a, out.value_to_b])
-        referral_pay = pay * referral2
-        shared = {
-            "closed": closed2,
-            "walked": walked2,
-            "gives": n_gives,
-            "cost_given": cost,
-            "value_received": value,
-            "reneged": reneged,
-            "referral_deals": referral2,
-            "referral_payoff": referral_pay,
-        }
-        per_agent = {
-            **shared,
-            "wealth": pay,
-            "deals": None,
-            "gives_reciprocated": reciprocated,
-            "giving_deals": gave_any,
-            "referral_surplus": referral2 * (self.config.deal.surplus / 2),
-            "period_payoff": pay,
-        }
-        d = len(a)
-        # Side a then side b, as two additions: the floating-point sums come
-        # out exactly as they always have (results are pinned by a golden run).
-        for name, x in per_agent.items():
-            weights = None if x is None else x.astype(np.float64, copy=False)
-            arr = getattr(self, name)
-            for half in (slice(None, d), slice(d, None)):
-                w = None if weights is None else weights[half]
-                arr += np.bincount(me[half], weights=w, minlength=self.n)
-        strat = self.strategy[me]
-        per_step = {
-            **shared,
-            "deals": None,
-            "walked_away": both([out.walked_a, out.walked_b]),
-            "giving_sides": gave_any,
-            "payoff": pay,
-            "reciprocated": reciprocated,
-        }
-        for name, x in per_step.items():
-            weights = None if x is None else x.astype(np.float64, copy=False)
-            for half in (slice(None, d), slice(d, None)):
-                w = None if weights is None else weights[half]
-                counters[name] += np.bincount(strat[half], weights=w, minlength=ns)
+        """Add a round's deals to the per-negotiator counters and to this step's per-strategy `counters`."""
+        referral = ~out.walked & (self.relationships.origin[pair] == ORIGIN_REFERRAL)
+        deals = (
+            out.give_a, out.give_b, out.walked, out.walked_a, out.walked_b, out.reneged, referral,
+            out.cost_a, out.cost_b, out.value_to_a, out.value_to_b, out.payoff_a, out.payoff_b,
+            self.config.deal.surplus / 2,
+        )  # fmt: skip
+        add_deals(self._agent_totals, _AGENT_MEASURES, a, b, *deals)
+        add_deals(counters, _STEP_MEASURES, self.strategy[a], self.strategy[b], *deals)
 
     # ------------------------------------------------------------------ word of mouth
 
@@ -678,48 +573,29 @@ class ConcessionModel(mesa.Model):
     def _gossip(self, a: np.ndarray, b: np.ndarray, gave_a: np.ndarray, gave_b: np.ndarray) -> int:
         """Each contact of a participant hears of the deal with probability q and assesses both actions."""
         rep = self.config.reputation
-        indptr, nbrs, via = self.adjacency()
+        indptr, nbrs, contact = self.adjacency()
         participant = np.concatenate([a, b])
-        deg = indptr[participant + 1] - indptr[participant]
         # Every (deal, participant, contact) triple hears with probability q.
         # Rather than a draw per triple, draw the gaps between the triples that
         # hear (geometric): the same Bernoulli(q) process, at a cost and memory
         # proportional to the q x triples that hear, not to all triples.
-        ends = np.cumsum(deg)
-        pos = bernoulli_positions(int(ends[-1]) if len(ends) else 0, rep.gossip_prob, self.rng)
-        which = np.searchsorted(ends, pos, side="right")
-        slot = indptr[participant[which]] + pos - (ends[which] - deg[which])
-        d = np.where(which < len(a), which, which - len(a))
-        hearer = nbrs[slot]
-        keep = (hearer != a[d]) & (hearer != b[d])
-        hearer, d, slot, heard_via_a = hearer[keep], d[keep], slot[keep], which[keep] < len(a)
+        triples = int((indptr[participant + 1] - indptr[participant]).sum())
+        positions = bernoulli_positions(triples, rep.gossip_prob, self.rng)
+        hearer, d, via, from_a = gossip_hearers(a, b, indptr, nbrs, contact, positions)
+        del positions
         if len(hearer) == 0:
             return 0
         seen_a, seen_b = gave_a[d], gave_b[d]
         if rep.perception_noise > 0:
             seen_a = seen_a ^ (self.rng.random(len(d)) < rep.perception_noise)
             seen_b = seen_b ^ (self.rng.random(len(d)) < rep.perception_noise)
-        # Read every standing first, then write: a step's stories are heard at once.
-        holders = np.concatenate([hearer, hearer])
-        targets = np.concatenate([a[d], b[d]])
-        # The hearer is a contact of the participant it heard from: that belief
-        # is on the contact it heard through; only the other needs a search.
-        rel = self.relationships
-        pair = via[slot]
-        flat_via = 2 * pair + (rel.v[pair] == hearer)
-        other = np.where(heard_via_a, b[d], a[d])
-        flat_other = self._locate(hearer, other)
-        flat = np.concatenate(
-            [
-                np.where(heard_via_a, flat_via, flat_other),
-                np.where(heard_via_a, flat_other, flat_via),
-            ]
-        )
-        about = self.belief_of(holders, targets, flat)
-        about_a, about_b = about[: len(d)], about[len(d) :]
-        new_a = move(about_a, assess(rep.assessment, seen_a, about_b), rep.belief_rate)
-        new_b = move(about_b, assess(rep.assessment, seen_b, about_a), rep.belief_rate)
-        self._set_beliefs(holders, targets, np.concatenate([new_a, new_b]), flat)
+        rel, heard = self.relationships, self.heard
+        sorted_keys, order = rel.keys()
+        hear_gossip(
+            hearer, d, via, from_a, a, b, seen_a, seen_b, ASSESSMENT[rep.assessment], rep.belief_rate,
+            rel.belief.reshape(-1), rel.heard.reshape(-1), rel.v, sorted_keys, order, self.n,
+            heard.target, heard.belief, heard.count, heard.initial,
+        )  # fmt: skip
         return len(hearer)
 
     def _refer(

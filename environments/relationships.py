@@ -16,6 +16,7 @@ relationship memory: they survive the relationship's end.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 MEMORY_FIELDS: dict[str, type] = {
@@ -159,3 +160,81 @@ def sorted_search(sorted_keys: np.ndarray, key: np.ndarray) -> tuple[np.ndarray,
     pos[order] = np.searchsorted(sorted_keys, key[order])
     np.minimum(pos, len(sorted_keys) - 1, out=pos)
     return pos, sorted_keys[pos] == key
+
+
+@numba.njit(cache=True)
+def pair_of(sorted_keys: np.ndarray, order: np.ndarray, n: int, a: int, b: int) -> int:
+    """Pair index of contact {a, b} from `Relationships.keys()`, or -1 (compiled, one query)."""
+    key = min(a, b) * n + max(a, b)
+    pos = np.searchsorted(sorted_keys, key)
+    if pos < len(sorted_keys) and sorted_keys[pos] == key:
+        return order[pos]
+    return -1
+
+
+@numba.njit(cache=True)
+def remember_deals(
+    pair, side, closed, gave, got, seen, cost, one_time, weak,
+    expectation, streak, met, last_received, received_total, idle, demand, belief, heard,
+    reciprocity_norm, loss_aversion, expectation_rate, exception_weight,
+    desperation_threshold, belief_rate,
+):  # fmt: skip
+    """Update each side's memory of a round's closed deals; returns each side's satisfaction.
+
+    Per side of a deal (each contact at most once in a round): its contact
+    and side, whether the deal closed (only closed deals change memory;
+    satisfaction is 0 where walked), the item masks it gave and got, the
+    perceived value it got, the cost it gave, whether the gift it got was
+    framed as a one-time exception, whether it read that gift as weakness.
+    The memory arrays are the flattened `Relationships` fields (index 2 x
+    pair + side).
+    """
+    m = len(pair)
+    # Each side reads the partner's streak as it was before this round.
+    partner_streak = np.empty(m, dtype=streak.dtype)
+    for i in range(m):
+        partner_streak[i] = streak[(2 * pair[i] + side[i]) ^ 1]
+    satisfaction = np.zeros(m)
+    for i in range(m):
+        if not closed[i]:
+            continue
+        f = 2 * pair[i] + side[i]
+        gave_any, got_any = gave[i] != 0, got[i] != 0
+        e = expectation[f]
+        # Satisfaction: perceived value against what was expected (at least the
+        # reciprocity norm times what it gave); losses weigh more.
+        diff = seen[i] - max(e, reciprocity_norm * cost[i])
+        satisfaction[i] = diff if diff >= 0 else loss_aversion * diff
+        # Precedent: the expectation moves toward what was received; a gift
+        # framed as a one-time exception moves it less.
+        rate = expectation_rate * (exception_weight if one_time[i] and got_any else 1.0)
+        expectation[f] = e + rate * (seen[i] - e)
+        met[f] = True
+        last_received[f] = seen[i]
+        received_total[f] += seen[i]
+        streak[f] = 0 if got_any else streak[f] + gave_any
+        idle[f] = 0 if gave_any else idle[f] + 1
+        # Over-giving (many items at once, or a long run of gives without
+        # return) and gifts read as weakness raise the demand toward the giver;
+        # it relaxes at the expectation rate when nothing is given.
+        after = 0 if gave_any else partner_streak[i] + got_any
+        desperate = got_any and (
+            _popcount(got[i]) > desperation_threshold or after > desperation_threshold
+        )
+        if got_any:
+            demand[f] = demand[f] + desperate + weak[i]
+        else:
+            demand[f] = demand[f] * (1.0 - expectation_rate)
+        # Direct experience: each side assesses the partner's action toward it.
+        belief[f] = belief[f] + belief_rate * ((1.0 if got_any else 0.0) - belief[f])
+        heard[f] = True
+    return satisfaction
+
+
+@numba.njit(cache=True)
+def _popcount(mask: int) -> int:
+    count = 0
+    while mask:
+        mask &= mask - 1
+        count += 1
+    return count

@@ -3,8 +3,8 @@
 Each negotiator holds beliefs (0..1, "this one is good") about those it dealt
 with or heard of. Beliefs about contacts live on the contact arrays
 (`Relationships.belief`); beliefs about others it only heard of live in a
-`HeardBeliefs` table keyed by (holder, target). Memory is O(N + contacts +
-heard pairs), never N x N.
+`HeardBeliefs` table of at most `heard_capacity` per holder, forgetting the
+least recently heard of first. Memory is O(N + contacts), never N x N.
 
 A belief moves toward an *assessment* (0 bad, 1 good) of an observed action
 at `belief_rate`: b <- b + rate (a - b); rate 1 gives the binary images of the
@@ -26,9 +26,10 @@ differ for gossip, about deals between others.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from environments.relationships import sorted_search
+from environments.relationships import pair_of
 
 # ASSESSMENT[rule][gave, recipient_good] -> assessment of the actor
 ASSESSMENT: dict[str, np.ndarray] = {
@@ -52,68 +53,231 @@ def move(belief: np.ndarray, assessment: np.ndarray, rate: float) -> np.ndarray:
 
 
 class HeardBeliefs:
-    """Beliefs about negotiators one has heard of but is not in contact with, keyed by (holder, target)."""
+    """Beliefs about negotiators one has heard of but is not in contact with.
 
-    def __init__(self, n: int, initial: float) -> None:
+    Each holder remembers at most `capacity` such negotiators, most recently
+    told first: a new story about one moves it to the front, and a story about
+    someone new when the memory is full makes the holder forget the one it
+    heard of least recently. Memory is O(N x capacity), whatever the network's
+    degrees (without a bound, stories about partners of partners grow with the
+    sum of squared degrees). Capacity 0 keeps beliefs about contacts only.
+    """
+
+    def __init__(self, n: int, initial: float, capacity: int) -> None:
         self.n = n
         self.initial = initial
-        self.keys = np.zeros(0, dtype=np.int64)  # sorted holder * n + target
-        self.values = np.zeros(0, dtype=np.float64)
+        self.capacity = capacity
+        # Row h, slots [0, count[h]): the targets h heard of, most recent first.
+        # Zeros, not a fill: pages of rows never written are never touched.
+        self.target = np.zeros((n, capacity), dtype=np.int32)
+        self.belief = np.zeros((n, capacity), dtype=np.float64)
+        self.count = np.zeros(n, dtype=np.int32)
 
     def __len__(self) -> int:
-        return len(self.keys)
-
-    def _find(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return sorted_search(self.keys, key)
+        return int(self.count.sum())
 
     def get(self, holder: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """Beliefs of `holder` about `target`; the initial belief where nothing was heard."""
-        pos, hit = self._find(holder * self.n + target)
-        return np.where(hit, self.values[pos] if len(self.values) else self.initial, self.initial)
+        """Beliefs of `holder` about `target`; the initial belief where nothing is remembered."""
+        slot = _find(self.target, self.count, holder, target)
+        out = np.full(len(holder), self.initial)
+        hit = slot >= 0
+        out[hit] = self.belief[holder[hit], slot[hit]]
+        return out
 
     def known(self, holder: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """Whether `holder` has heard of `target`."""
-        return self._find(holder * self.n + target)[1]
+        """Whether `holder` remembers hearing of `target`."""
+        return _find(self.target, self.count, holder, target) >= 0
 
     def set(self, holder: np.ndarray, target: np.ndarray, values: np.ndarray) -> None:
-        """Store beliefs; where a (holder, target) repeats, the last value wins."""
-        if len(holder) == 0:
-            return
-        key = holder * self.n + target
-        # Keep the last occurrence of each key (a hearer takes the latest story).
-        rev_unique, rev_idx = np.unique(key[::-1], return_index=True)
-        key, values = rev_unique, values[::-1][rev_idx]
-        pos, hit = self._find(key)
-        self.values[pos[hit]] = values[hit]
-        new = ~hit
-        if new.any():
-            # `key` is sorted and unique: merge it in without sorting the table again.
-            at = np.searchsorted(self.keys, key[new])
-            self.keys = np.insert(self.keys, at, key[new])
-            self.values = np.insert(self.values, at, values[new])
+        """Store beliefs in order; where a (holder, target) repeats, the last value wins."""
+        if self.capacity and len(holder):
+            _tell(self.target, self.belief, self.count, holder, target, values)
 
     def pop(self, holder: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Take beliefs out (when the two become contacts); the initial belief where none was held."""
-        key = holder * self.n + target
-        pos, hit = self._find(key)
-        out = np.where(hit, self.values[pos] if len(self.values) else self.initial, self.initial)
-        if hit.any():
-            keep = np.ones(len(self.keys), dtype=bool)
-            keep[pos[hit]] = False
-            self.keys, self.values = self.keys[keep], self.values[keep]
-        return out
+        return _pop(self.target, self.belief, self.count, holder, target, self.initial)
 
     def forget(self, who: np.ndarray) -> None:
         """Drop every belief held by or about `who` (negotiators replaced by newcomers)."""
-        if len(self.keys) == 0 or len(who) == 0:
-            return
-        gone = np.isin(self.keys // self.n, who) | np.isin(self.keys % self.n, who)
-        self.keys, self.values = self.keys[~gone], self.values[~gone]
+        gone = np.zeros(self.n, dtype=np.bool_)
+        gone[who] = True
+        _forget(self.target, self.belief, self.count, gone)
 
     def about(self) -> tuple[np.ndarray, np.ndarray]:
         """(target, belief) of every stored belief, for reputation measures."""
-        return self.keys % self.n, self.values
+        held = np.arange(self.capacity) < self.count[:, None]
+        return self.target[held].astype(np.int64), self.belief[held]
+
+    @property
+    def values(self) -> np.ndarray:
+        """Every stored belief."""
+        return self.about()[1]
 
     def nbytes(self) -> int:
         """Bytes held."""
-        return self.keys.nbytes + self.values.nbytes
+        return self.target.nbytes + self.belief.nbytes + self.count.nbytes
+
+
+@numba.njit(cache=True)
+def _slot(target, count, h, t):
+    """The slot of `h`'s memory holding `t`, or -1."""
+    for k in range(count[h]):
+        if target[h, k] == t:
+            return k
+    return -1
+
+
+@numba.njit(cache=True)
+def _heard_get(target, belief, count, h, t, initial):
+    k = _slot(target, count, h, t)
+    return belief[h, k] if k >= 0 else initial
+
+
+@numba.njit(cache=True)
+def _heard_tell(target, belief, count, h, t, value):
+    k = _slot(target, count, h, t)
+    if k < 0:
+        # Someone new: the least recently heard-of falls off a full memory.
+        if count[h] < target.shape[1]:
+            count[h] += 1
+        k = count[h] - 1
+    for j in range(k, 0, -1):  # move the others back one slot, this one to the front
+        target[h, j] = target[h, j - 1]
+        belief[h, j] = belief[h, j - 1]
+    target[h, 0] = t
+    belief[h, 0] = value
+
+
+@numba.njit(cache=True)
+def _find(target, count, holder, about):
+    out = np.empty(len(holder), dtype=np.int64)
+    for i in range(len(holder)):
+        out[i] = _slot(target, count, holder[i], about[i])
+    return out
+
+
+@numba.njit(cache=True)
+def _tell(target, belief, count, holder, about, values):
+    for i in range(len(holder)):
+        _heard_tell(target, belief, count, holder[i], about[i], values[i])
+
+
+@numba.njit(cache=True)
+def _pop(target, belief, count, holder, about, initial):
+    out = np.full(len(holder), initial)
+    for i in range(len(holder)):
+        h = holder[i]
+        k = _slot(target, count, h, about[i])
+        if k >= 0:
+            out[i] = belief[h, k]
+            for j in range(k, count[h] - 1):
+                target[h, j] = target[h, j + 1]
+                belief[h, j] = belief[h, j + 1]
+            count[h] -= 1
+    return out
+
+
+@numba.njit(cache=True)
+def _forget(target, belief, count, gone):
+    for h in range(len(count)):
+        kept = 0
+        if not gone[h]:
+            for k in range(count[h]):
+                if not gone[target[h, k]]:
+                    target[h, kept] = target[h, k]
+                    belief[h, kept] = belief[h, k]
+                    kept += 1
+        count[h] = kept
+
+
+# --------------------------------------------------------------------------- gossip
+
+
+@numba.njit(cache=True)
+def gossip_hearers(a, b, indptr, nbrs, contact, positions):
+    """Who hears of which deal: the contacts at `positions` among the participants' contacts.
+
+    The triples (deal, participant, contact) are numbered participant by
+    participant, side a of every deal first, then side b, each participant's
+    contacts in adjacency order (`indptr`, `nbrs`, and `contact`, the pair
+    index of each); `positions` are the sorted numbers that hear. A
+    participant's partner does not hear from it (it was there). Returns, for
+    each hearing, the hearer, the deal, the contact it heard through and
+    whether that was with side a.
+    """
+    d = len(a)
+    hearer = np.empty(len(positions), dtype=np.int64)
+    deal = np.empty(len(positions), dtype=np.int64)
+    via = np.empty(len(positions), dtype=np.int64)
+    from_a = np.empty(len(positions), dtype=np.bool_)
+    found = 0
+    which, start = 0, 0  # the participant the current position falls in, and its first number
+    for p in positions:
+        while True:
+            who = a[which] if which < d else b[which - d]
+            if p < start + indptr[who + 1] - indptr[who]:
+                break
+            start += indptr[who + 1] - indptr[who]
+            which += 1
+        k = which if which < d else which - d
+        slot = indptr[who] + p - start
+        h = nbrs[slot]
+        if h != a[k] and h != b[k]:
+            hearer[found], deal[found], via[found] = h, k, contact[slot]
+            from_a[found] = which < d
+            found += 1
+    return hearer[:found], deal[:found], via[:found], from_a[:found]
+
+
+@numba.njit(cache=True)
+def hear_gossip(
+    hearer, deal, via, from_a, a, b, seen_a, seen_b, table, rate,
+    contact_belief, contact_heard, v, sorted_keys, order, n,
+    heard_target, heard_belief, heard_count, initial,
+):  # fmt: skip
+    """Each hearer assesses both participants of the deal it heard of and moves its beliefs.
+
+    Per hearing (from `gossip_hearers`): the hearer, the deal (an index into
+    the participants `a`, `b`), the contact it heard through and whether that
+    was with a; per hearing too, whether each participant was seen giving.
+    `table` is the assessment rule (`ASSESSMENT`), `rate` the belief rate.
+    Every standing is read before any is written (a step's stories are heard
+    at once). Beliefs about contacts are written on the contact arrays
+    (`contact_belief`, `contact_heard`: the flattened `Relationships.belief`
+    and `.heard`), others told to the heard-of memory: the stories about side
+    a first, then those about side b, each in order.
+    """
+    m = len(hearer)
+    flat = np.empty(2 * m, dtype=np.int64)
+    new = np.empty(2 * m)
+    for i in range(m):
+        h, ai, bi = hearer[i], a[deal[i]], b[deal[i]]
+        # The hearer's belief about the participant it heard from is on their
+        # contact; only the other participant needs a search.
+        f_via = 2 * via[i] + (1 if v[via[i]] == h else 0)
+        pair = pair_of(sorted_keys, order, n, h, bi if from_a[i] else ai)
+        f_other = -1 if pair < 0 else 2 * pair + (1 if v[pair] == h else 0)
+        f_a, f_b = (f_via, f_other) if from_a[i] else (f_other, f_via)
+        if f_a >= 0:
+            about_a = contact_belief[f_a]
+        else:
+            about_a = _heard_get(heard_target, heard_belief, heard_count, h, ai, initial)
+        if f_b >= 0:
+            about_b = contact_belief[f_b]
+        else:
+            about_b = _heard_get(heard_target, heard_belief, heard_count, h, bi, initial)
+        assess_a = table[1 if seen_a[i] else 0, 1 if about_b >= GOOD else 0]
+        assess_b = table[1 if seen_b[i] else 0, 1 if about_a >= GOOD else 0]
+        new[i] = about_a + rate * (assess_a - about_a)
+        new[m + i] = about_b + rate * (assess_b - about_b)
+        flat[i], flat[m + i] = f_a, f_b
+    for j in range(2 * m):
+        if flat[j] >= 0:
+            contact_belief[flat[j]] = new[j]
+            contact_heard[flat[j]] = True
+    if heard_target.shape[1]:
+        for j in range(2 * m):
+            if flat[j] < 0:
+                i = j if j < m else j - m
+                t = a[deal[i]] if j < m else b[deal[i]]
+                _heard_tell(heard_target, heard_belief, heard_count, hearer[i], t, new[j])

@@ -27,7 +27,9 @@ GOLDEN = Path(__file__).parent / "golden"
 # Rich configs touching most code paths: all six strategies (the default mix),
 # noise, gossip, referrals, contact decay and evolution. `steps` uses the
 # initiator matching (rounds, several deals per step); `steps_edges` is W1's
-# shape (edges matching, offer-response) at a small N.
+# shape (edges matching, offer-response) at a small N; `steps_simultaneous`
+# the simultaneous protocol (W5's shape) with weakness, a small heard-of
+# memory and death-birth newcomers.
 CONFIGS: dict[str, dict[str, Any]] = {
     "steps": {
         "population": {"n": 300},
@@ -53,6 +55,20 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "network": {"kind": "barabasi_albert", "m": 3},
         "deal": {"protocol": "offer-response", "matching": "edges"},
         "reputation": {"gossip_prob": 0.1, "referral_prob": 0.02},
+    },
+    "steps_simultaneous": {
+        "population": {"n": 300},
+        "network": {"kind": "watts_strogatz", "k": 6, "p": 0.1},
+        "deal": {
+            "protocol": "simultaneous",
+            "matching": "edges",
+            "noise": 0.05,
+            "continuation": 0.9,
+            "batna": {"low": 0.0, "high": 2.0},
+        },
+        "behaviour": {"weakness_sensitivity": 0.5},
+        "reputation": {"gossip_prob": 0.3, "referral_prob": 0.05, "heard_capacity": 8},
+        "evolution": {"rule": "death-birth", "update_every": 5, "mutation_rate": 0.01},
     },
 }
 SEED = 20240611

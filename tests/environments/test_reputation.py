@@ -28,12 +28,55 @@ def test_assessment_rule_follows_its_table(rule):
 
 
 def test_heard_beliefs_store_last_story_wins_and_pop():
-    store = HeardBeliefs(n=10, initial=0.5)
+    store = HeardBeliefs(n=10, initial=0.5, capacity=4)
     store.set(np.array([1, 1, 2]), np.array([3, 3, 4]), np.array([0.1, 0.9, 0.2]))
     assert store.get(np.array([1, 2, 5]), np.array([3, 4, 6])).tolist() == [0.9, 0.2, 0.5]
     assert len(store) == 2
     assert store.pop(np.array([1]), np.array([3])).tolist() == [0.9]
     assert len(store) == 1 and store.get(np.array([1]), np.array([3])).tolist() == [0.5]
+    assert store.pop(np.array([1]), np.array([3])).tolist() == [0.5]  # nothing held: initial
+
+
+def test_heard_beliefs_forget_the_least_recently_heard_of_when_full():
+    store = HeardBeliefs(n=10, initial=0.5, capacity=3)
+    holder = np.zeros(3, dtype=np.int64)
+    store.set(holder, np.array([1, 2, 3]), np.array([0.1, 0.2, 0.3]))
+    store.set(np.array([0]), np.array([1]), np.array([0.15]))  # 1 is heard of again: now newest
+    store.set(np.array([0]), np.array([4]), np.array([0.4]))  # full: 2, the stalest, goes
+    assert store.known(np.zeros(4, np.int64), np.array([1, 2, 3, 4])).tolist() == [
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert store.get(np.zeros(3, np.int64), np.array([1, 3, 4])).tolist() == [0.15, 0.3, 0.4]
+    assert len(store) == 3 and store.nbytes() < 10 * 3 * 16
+    # Others' memories are untouched; capacity 0 remembers no one.
+    assert store.get(np.array([5]), np.array([1])).tolist() == [0.5]
+    empty = HeardBeliefs(n=10, initial=0.5, capacity=0)
+    empty.set(np.array([0]), np.array([1]), np.array([0.9]))
+    assert len(empty) == 0 and empty.get(np.array([0]), np.array([1])).tolist() == [0.5]
+
+
+def test_heard_beliefs_forget_drops_beliefs_held_by_and_about_newcomers():
+    store = HeardBeliefs(n=6, initial=0.5, capacity=4)
+    store.set(np.array([0, 0, 0, 2, 3]), np.array([1, 2, 3, 1, 4]), np.linspace(0.1, 0.5, 5))
+    store.forget(np.array([2, 4]))
+    target, belief = store.about()
+    assert sorted(target.tolist()) == [1, 3] and len(belief) == 2
+    assert store.get(np.array([0, 0]), np.array([1, 3])).tolist() == pytest.approx([0.1, 0.3])
+    assert not store.known(np.array([2]), np.array([1]))[0]
+
+
+def test_heard_memory_is_bounded_by_capacity_in_a_gossiping_model():
+    model = ConcessionModel(
+        population={"n": 300},
+        network={"kind": "barabasi_albert", "m": 4},
+        reputation={"gossip_prob": 0.5, "referral_prob": 0.05, "heard_capacity": 5},
+        rng=3,
+    ).run(20)
+    assert model.heard.count.max() == 5  # some memories filled up, none overflowed
+    assert len(model.heard) <= 5 * model.n
 
 
 def gossip_model(q: float, **extra) -> ConcessionModel:
