@@ -34,10 +34,17 @@ from agents.strategy import (
 from environments import evolution, game
 from environments.accounting import AGENT_COUNTERS, STEP_COUNTERS, add_deals, measures
 from environments.config import ModelConfig, load_config
-from environments.limits import check_memory
+from environments.limits import check_memory, return_freed_memory
 from environments.network import adjacency, build_graph, pick_other_contact, place_strategies
 from environments.relationships import ORIGIN_REFERRAL, Relationships, remember_deals
-from environments.reputation import ASSESSMENT, HeardBeliefs, gossip_hearers, hear_gossip, move
+from environments.reputation import (
+    ASSESSMENT,
+    HeardBeliefs,
+    gossip_hearers,
+    hear_gossip,
+    move,
+    reputation_sums,
+)
 from environments.valuations import draw_valuations, perceive
 
 _AGENT_MEASURES = measures(AGENT_COUNTERS)
@@ -70,7 +77,7 @@ class ConcessionModel(mesa.Model):
         # A run too big for this machine is refused before anything is built
         # (a file network is checked once loaded, from its real size).
         if cfg.network.kind != "file":
-            check_memory(cfg)
+            return_freed_memory(check_memory(cfg))
         seed = rng if rng is not None else cfg.seed
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**63))
@@ -84,7 +91,7 @@ class ConcessionModel(mesa.Model):
         # these, so a pair shares its base run's network and placement.
         self.graph = build_graph(cfg.network, cfg.population.n, self.rng)
         if cfg.network.kind == "file":
-            check_memory(cfg, graph=self.graph)
+            return_freed_memory(check_memory(cfg, graph=self.graph))
         self.n = self.graph.n
         self.strategy_names: list[str] = cfg.strategy_names()
         self.strategies: list[Strategy] = [
@@ -392,29 +399,19 @@ class ConcessionModel(mesa.Model):
         if deal.protocol == "simultaneous":
             weak_b = self._reads_weakness(b, out.give_a)
 
-        # Memory of both sides at once: precedent, satisfaction, streaks,
-        # demand, direct experience. Index i of the stacked arrays is side a
-        # of deal i, index d + i its side b.
-        both = np.concatenate
+        # Memory of both sides: precedent, satisfaction, streaks, demand, direct experience.
         satisfaction = self._remember(
-            both([pair, pair]),
-            both([side_a, side_b]),
-            both([closed, closed]),
-            both([out.give_a, out.give_b]),
-            both([out.give_b, out.give_a]),
-            both([seen_by_a, seen_by_b]),
-            both([out.cost_a, out.cost_b]),
-            both([one_time_b, opening.one_time]),
-            both([weak_a, weak_b]),
-        )
+            pair, side_a, closed, out.give_a, out.give_b, seen_by_a, seen_by_b,
+            out.cost_a, out.cost_b, one_time_b, opening.one_time, weak_a, weak_b,
+        )  # fmt: skip
         self._heard_of.append(
             (
                 a[closed],
                 b[closed],
                 out.give_a[closed] != 0,
                 out.give_b[closed] != 0,
-                satisfaction[:d][closed],
-                satisfaction[d:][closed],
+                satisfaction[0][closed],
+                satisfaction[1][closed],
             )
         )
         rel.reneged[pair[out.reneged], side_a[out.reneged]] = True
@@ -461,27 +458,33 @@ class ConcessionModel(mesa.Model):
     def _remember(
         self,
         pair: np.ndarray,
-        side: np.ndarray,
+        side_a: np.ndarray,
         closed: np.ndarray,
-        gave: np.ndarray,
-        got: np.ndarray,
-        seen: np.ndarray,
-        cost: np.ndarray,
-        one_time: np.ndarray,
-        weak: np.ndarray,
+        give_a: np.ndarray,
+        give_b: np.ndarray,
+        seen_by_a: np.ndarray,
+        seen_by_b: np.ndarray,
+        cost_a: np.ndarray,
+        cost_b: np.ndarray,
+        one_time_to_a: np.ndarray,
+        one_time_to_b: np.ndarray,
+        weak_a: np.ndarray,
+        weak_b: np.ndarray,
     ) -> np.ndarray:
-        """Update the memory of both sides of a round's deals (stacked: a sides, then b sides).
+        """Update the memory of both sides of a round's deals.
 
         Only closed deals change memory: precedent (the expectation moves
-        toward what was received, less for a one-time exception),
-        satisfaction (perceived value against the expectation, losses
-        weighted), streaks, demand (raised by over-giving and by gifts read as
-        weakness), direct experience. Returns each side's satisfaction (0
-        where walked). The loop is compiled: `relationships.remember_deals`.
+        toward what was received, less for a gift framed as a one-time
+        exception), satisfaction (perceived value against the expectation,
+        losses weighted), streaks, demand (raised by over-giving and by gifts
+        read as weakness), direct experience. Returns each side's
+        satisfaction (row 0 side a, row 1 side b; 0 where walked). The loop
+        is compiled: `relationships.remember_deals`.
         """
         rel, beh = self.relationships, self.config.behaviour
         return remember_deals(
-            pair, side, closed, gave, got, seen, cost, one_time, weak,
+            pair, side_a, closed, give_a, give_b, seen_by_a, seen_by_b, cost_a, cost_b,
+            one_time_to_a, one_time_to_b, weak_a, weak_b,
             rel.expectation.reshape(-1), rel.streak.reshape(-1), rel.met.reshape(-1),
             rel.last_received.reshape(-1), rel.received_total.reshape(-1), rel.idle.reshape(-1),
             rel.demand.reshape(-1), rel.belief.reshape(-1), rel.heard.reshape(-1),
@@ -590,10 +593,9 @@ class ConcessionModel(mesa.Model):
             seen_a = seen_a ^ (self.rng.random(len(d)) < rep.perception_noise)
             seen_b = seen_b ^ (self.rng.random(len(d)) < rep.perception_noise)
         rel, heard = self.relationships, self.heard
-        sorted_keys, order = rel.keys()
         hear_gossip(
             hearer, d, via, from_a, a, b, seen_a, seen_b, ASSESSMENT[rep.assessment], rep.belief_rate,
-            rel.belief.reshape(-1), rel.heard.reshape(-1), rel.v, sorted_keys, order, self.n,
+            rel.belief.reshape(-1), rel.heard.reshape(-1), rel.v, rel.index_key, rel.index_pair, self.n,
             heard.target, heard.belief, heard.count, heard.initial,
         )  # fmt: skip
         return len(hearer)
@@ -717,13 +719,11 @@ class ConcessionModel(mesa.Model):
 
     def reputation(self) -> np.ndarray:
         """Mean belief others hold about each negotiator (its contacts' and those who heard of it); NaN if none."""
-        rel = self.relationships
-        pairs = rel.active_pairs()
-        target, belief = self.heard.about()
-        about = np.concatenate([rel.v[pairs], rel.u[pairs], target])
-        values = np.concatenate([rel.belief[pairs, 0], rel.belief[pairs, 1], belief])
-        total = np.bincount(about, weights=values, minlength=self.n)
-        count = np.bincount(about, minlength=self.n)
+        rel, heard = self.relationships, self.heard
+        total, count = reputation_sums(
+            rel.u, rel.v, rel.active, rel.belief, rel.size,
+            heard.target, heard.belief, heard.count,
+        )  # fmt: skip
         return np.divide(total, count, out=np.full(self.n, np.nan), where=count > 0)
 
     # ------------------------------------------------------------------ measures
@@ -992,14 +992,18 @@ def bernoulli_positions(total: int, q: float, rng: np.random.Generator) -> np.nd
     while True:
         batch = int((total - last) * q * 1.05) + 64
         # A gap past the end ends the search; capping it keeps the sum from
-        # overflowing when q is tiny and the gaps astronomically long.
-        at = last + np.cumsum(np.clip(rng.geometric(q, batch), 1, total + 1))
+        # overflowing when q is tiny and the gaps astronomically long. (In
+        # place: at a million negotiators a step draws tens of millions.)
+        at = rng.geometric(q, batch)
+        np.clip(at, 1, total + 1, out=at)
+        np.cumsum(at, out=at)
+        at += last
         if at[-1] >= total:
-            found.append(at[at < total])
+            found.append(at[: np.searchsorted(at, total)])
             break
         found.append(at)
         last = int(at[-1])
-    return np.concatenate(found)
+    return found[0] if len(found) == 1 else np.concatenate(found)
 
 
 def _once(make: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:

@@ -42,13 +42,19 @@ class Relationships:
         self.initial_belief = initial_belief
         self.size = 0
         self._alloc(max(16, 2 * len(edges)))
+        # A hash index of the pairs by key u * n + v (open addressing), for lookups.
+        self.index_key = np.full(0, -1, dtype=np.int64)
+        self.index_pair = np.full(0, -1, dtype=np.int64)
         self.add(edges[:, 0], edges[:, 1], origin=ORIGIN_GRAPH, step=0)
 
     def _alloc(self, cap: int) -> None:
         old = self.size
 
         def grow(name: str, dtype: type, shape: tuple, fill: float | int | bool = 0) -> None:
-            arr = np.full((cap, *shape), fill, dtype=dtype)
+            # Zeros are allocated lazily: the spare capacity costs no memory until used.
+            arr = (
+                np.zeros((cap, *shape), dtype) if fill == 0 else np.full((cap, *shape), fill, dtype)
+            )
             if old:
                 arr[:old] = getattr(self, name)[:old]
             setattr(self, name, arr)
@@ -92,23 +98,23 @@ class Relationships:
         if belief is not None:
             self.belief[idx] = belief
         self.size += k
-        self._keys = None
+        if 2 * self.size > len(self.index_pair):
+            self._reindex()
+        else:
+            _index_add(self.index_key, self.index_pair, lo * self.n + hi, idx)
         return idx
 
-    def keys(self) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted pair keys (u * n + v) and the pair index of each, for lookups."""
-        if getattr(self, "_keys", None) is None:
-            key = self.u[: self.size] * self.n + self.v[: self.size]
-            order = np.argsort(key, kind="stable")
-            self._keys = (key[order], order)
-        return self._keys
+    def _reindex(self) -> None:
+        """(Re)build the hash index of the pairs, at most half full."""
+        slots = 1 << max(4, int(2 * self.size - 1).bit_length())
+        self.index_key = np.full(slots, -1, dtype=np.int64)
+        self.index_pair = np.full(slots, -1, dtype=np.int64)
+        idx = np.arange(self.size)
+        _index_add(self.index_key, self.index_pair, self.u[idx] * self.n + self.v[idx], idx)
 
     def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Pair index of contact {a, b}, or -1 where they are not contacts."""
-        sorted_keys, order = self.keys()
-        key = np.minimum(a, b) * self.n + np.maximum(a, b)
-        pos, hit = sorted_search(sorted_keys, key)
-        return np.where(hit, order[pos], -1)
+        return _index_find(self.index_key, self.index_pair, self.n, a, b)
 
     def side_of(self, pair: np.ndarray, who: np.ndarray) -> np.ndarray:
         """0 where `who` is the pair's u, 1 where it is v."""
@@ -147,87 +153,127 @@ class Relationships:
         return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
 
 
-def sorted_search(sorted_keys: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Position of each `key` in `sorted_keys` and whether it is there.
-
-    The queries are searched in sorted order: on large tables this keeps the
-    search in cache and is several times faster than searching them as they come.
-    """
-    if len(sorted_keys) == 0 or len(key) == 0:
-        return np.zeros(len(key), dtype=np.int64), np.zeros(len(key), dtype=bool)
-    order = np.argsort(key, kind="stable")
-    pos = np.empty(len(key), dtype=np.int64)
-    pos[order] = np.searchsorted(sorted_keys, key[order])
-    np.minimum(pos, len(sorted_keys) - 1, out=pos)
-    return pos, sorted_keys[pos] == key
+_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio: spreads keys over the slots
 
 
 @numba.njit(cache=True)
-def pair_of(sorted_keys: np.ndarray, order: np.ndarray, n: int, a: int, b: int) -> int:
-    """Pair index of contact {a, b} from `Relationships.keys()`, or -1 (compiled, one query)."""
+def _home(key, mask):
+    """The first slot probed for `key` in a table of mask + 1 (a power of two, at most 2^32) slots."""
+    return np.int64(((np.uint64(key) * _FIBONACCI) >> np.uint64(32)) & np.uint64(mask))
+
+
+@numba.njit(cache=True)
+def _index_add(index_key, index_pair, keys, pairs):
+    mask = len(index_key) - 1
+    for i in range(len(keys)):
+        s = _home(keys[i], mask)
+        while index_key[s] != -1:
+            s = (s + 1) & mask
+        index_key[s] = keys[i]
+        index_pair[s] = pairs[i]
+
+
+@numba.njit(cache=True)
+def pair_of(index_key, index_pair, n, a, b):
+    """Pair index of contact {a, b} in the hash index of `Relationships`, or -1 (one query)."""
     key = min(a, b) * n + max(a, b)
-    pos = np.searchsorted(sorted_keys, key)
-    if pos < len(sorted_keys) and sorted_keys[pos] == key:
-        return order[pos]
+    mask = len(index_key) - 1
+    s = _home(key, mask)
+    while index_key[s] != -1:
+        if index_key[s] == key:
+            return index_pair[s]
+        s = (s + 1) & mask
     return -1
 
 
 @numba.njit(cache=True)
+def _index_find(index_key, index_pair, n, a, b):
+    out = np.empty(len(a), dtype=np.int64)
+    for i in range(len(a)):
+        out[i] = pair_of(index_key, index_pair, n, a[i], b[i])
+    return out
+
+
+@numba.njit(cache=True)
 def remember_deals(
-    pair, side, closed, gave, got, seen, cost, one_time, weak,
+    pair, side_a, closed, give_a, give_b, seen_a, seen_b, cost_a, cost_b,
+    one_time_a, one_time_b, weak_a, weak_b,
     expectation, streak, met, last_received, received_total, idle, demand, belief, heard,
     reciprocity_norm, loss_aversion, expectation_rate, exception_weight,
     desperation_threshold, belief_rate,
 ):  # fmt: skip
-    """Update each side's memory of a round's closed deals; returns each side's satisfaction.
+    """Update both sides' memory of a round's closed deals; returns each side's satisfaction.
 
-    Per side of a deal (each contact at most once in a round): its contact
-    and side, whether the deal closed (only closed deals change memory;
-    satisfaction is 0 where walked), the item masks it gave and got, the
-    perceived value it got, the cost it gave, whether the gift it got was
-    framed as a one-time exception, whether it read that gift as weakness.
-    The memory arrays are the flattened `Relationships` fields (index 2 x
-    pair + side).
+    Per deal (each contact at most once in a round): its contact, the side
+    of it that is deal side a, whether the deal closed (only closed deals
+    change memory; satisfaction is 0 where walked), the item masks each side
+    gave, the value each perceived receiving, the cost each gave, whether
+    the gift each received was framed as a one-time exception, whether each
+    read the gift it received as weakness. The memory arrays are the
+    flattened `Relationships` fields (index 2 x pair + side). Returns
+    satisfaction[0] for side a, satisfaction[1] for side b.
     """
-    m = len(pair)
+    d = len(pair)
     # Each side reads the partner's streak as it was before this round.
-    partner_streak = np.empty(m, dtype=streak.dtype)
-    for i in range(m):
-        partner_streak[i] = streak[(2 * pair[i] + side[i]) ^ 1]
-    satisfaction = np.zeros(m)
-    for i in range(m):
-        if not closed[i]:
-            continue
-        f = 2 * pair[i] + side[i]
-        gave_any, got_any = gave[i] != 0, got[i] != 0
-        e = expectation[f]
-        # Satisfaction: perceived value against what was expected (at least the
-        # reciprocity norm times what it gave); losses weigh more.
-        diff = seen[i] - max(e, reciprocity_norm * cost[i])
-        satisfaction[i] = diff if diff >= 0 else loss_aversion * diff
-        # Precedent: the expectation moves toward what was received; a gift
-        # framed as a one-time exception moves it less.
-        rate = expectation_rate * (exception_weight if one_time[i] and got_any else 1.0)
-        expectation[f] = e + rate * (seen[i] - e)
-        met[f] = True
-        last_received[f] = seen[i]
-        received_total[f] += seen[i]
-        streak[f] = 0 if got_any else streak[f] + gave_any
-        idle[f] = 0 if gave_any else idle[f] + 1
-        # Over-giving (many items at once, or a long run of gives without
-        # return) and gifts read as weakness raise the demand toward the giver;
-        # it relaxes at the expectation rate when nothing is given.
-        after = 0 if gave_any else partner_streak[i] + got_any
-        desperate = got_any and (
-            _popcount(got[i]) > desperation_threshold or after > desperation_threshold
-        )
-        if got_any:
-            demand[f] = demand[f] + desperate + weak[i]
-        else:
-            demand[f] = demand[f] * (1.0 - expectation_rate)
-        # Direct experience: each side assesses the partner's action toward it.
-        belief[f] = belief[f] + belief_rate * ((1.0 if got_any else 0.0) - belief[f])
-        heard[f] = True
+    partner_streak = np.empty((2, d), dtype=streak.dtype)
+    for i in range(d):
+        f = 2 * pair[i] + side_a[i]
+        partner_streak[0, i], partner_streak[1, i] = streak[f ^ 1], streak[f]
+    satisfaction = np.zeros((2, d))
+    for me in range(2):
+        gave, got = (give_a, give_b) if me == 0 else (give_b, give_a)
+        seen, cost = (seen_a, cost_a) if me == 0 else (seen_b, cost_b)
+        one_time, weak = (one_time_a, weak_a) if me == 0 else (one_time_b, weak_b)
+        for i in range(d):
+            if closed[i]:
+                satisfaction[me, i] = _remember_one(
+                    2 * pair[i] + (side_a[i] if me == 0 else 1 - side_a[i]),
+                    gave[i], got[i], seen[i], cost[i], one_time[i], weak[i],
+                    partner_streak[me, i], expectation, streak, met, last_received,
+                    received_total, idle, demand, belief, heard, reciprocity_norm,
+                    loss_aversion, expectation_rate, exception_weight,
+                    desperation_threshold, belief_rate,
+                )  # fmt: skip
+    return satisfaction
+
+
+@numba.njit(cache=True)
+def _remember_one(
+    f, gave, got, seen, cost, one_time, weak, partner_streak,
+    expectation, streak, met, last_received, received_total, idle, demand, belief, heard,
+    reciprocity_norm, loss_aversion, expectation_rate, exception_weight,
+    desperation_threshold, belief_rate,
+):  # fmt: skip
+    """One side's memory of one closed deal (flat index `f`); returns its satisfaction."""
+    gave_any, got_any = gave != 0, got != 0
+    e = expectation[f]
+    # Satisfaction: perceived value against what was expected (at least the
+    # reciprocity norm times what it gave); losses weigh more.
+    diff = seen - max(e, reciprocity_norm * cost)
+    satisfaction = diff if diff >= 0 else loss_aversion * diff
+    # Precedent: the expectation moves toward what was received; a gift
+    # framed as a one-time exception moves it less.
+    rate = expectation_rate * (exception_weight if one_time and got_any else 1.0)
+    expectation[f] = e + rate * (seen - e)
+    met[f] = True
+    last_received[f] = seen
+    received_total[f] += seen
+    streak[f] = 0 if got_any else streak[f] + gave_any
+    idle[f] = 0 if gave_any else idle[f] + 1
+    # Over-giving (many items at once, or a long run of gives without
+    # return) and gifts read as weakness raise the demand toward the giver;
+    # it relaxes at the expectation rate when nothing is given.
+    after = 0 if gave_any else partner_streak + got_any
+    desperate = got_any and (
+        _popcount(got) > desperation_threshold or after > desperation_threshold
+    )
+    if got_any:
+        demand[f] = demand[f] + desperate + weak
+    else:
+        demand[f] = demand[f] * (1.0 - expectation_rate)
+    # Direct experience: each side assesses the partner's action toward it.
+    belief[f] = belief[f] + belief_rate * ((1.0 if got_any else 0.0) - belief[f])
+    heard[f] = True
     return satisfaction
 
 

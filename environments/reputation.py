@@ -206,9 +206,10 @@ def gossip_hearers(a, b, indptr, nbrs, contact, positions):
     whether that was with side a.
     """
     d = len(a)
-    hearer = np.empty(len(positions), dtype=np.int64)
-    deal = np.empty(len(positions), dtype=np.int64)
-    via = np.empty(len(positions), dtype=np.int64)
+    # int32: at a million negotiators a step has tens of millions of hearings.
+    hearer = np.empty(len(positions), dtype=np.int32)
+    deal = np.empty(len(positions), dtype=np.int32)
+    via = np.empty(len(positions), dtype=np.int32)
     from_a = np.empty(len(positions), dtype=np.bool_)
     found = 0
     which, start = 0, 0  # the participant the current position falls in, and its first number
@@ -232,7 +233,7 @@ def gossip_hearers(a, b, indptr, nbrs, contact, positions):
 @numba.njit(cache=True)
 def hear_gossip(
     hearer, deal, via, from_a, a, b, seen_a, seen_b, table, rate,
-    contact_belief, contact_heard, v, sorted_keys, order, n,
+    contact_belief, contact_heard, v, index_key, index_pair, n,
     heard_target, heard_belief, heard_count, initial,
 ):  # fmt: skip
     """Each hearer assesses both participants of the deal it heard of and moves its beliefs.
@@ -244,40 +245,85 @@ def hear_gossip(
     Every standing is read before any is written (a step's stories are heard
     at once). Beliefs about contacts are written on the contact arrays
     (`contact_belief`, `contact_heard`: the flattened `Relationships.belief`
-    and `.heard`), others told to the heard-of memory: the stories about side
+    and `.heard`; `v`, `index_key`, `index_pair` are also the `Relationships`
+    arrays), others told to the heard-of memory: the stories about side
     a first, then those about side b, each in order.
+
+    A hearer's stories read and write only its own beliefs, so the hearings
+    are taken hearer by hearer (grouped by a stable counting sort): each
+    hearer reads all its stories, then writes them, in the order above. The
+    result is that of reading every story before writing any, without
+    holding every hearing's new beliefs at once.
     """
     m = len(hearer)
-    flat = np.empty(2 * m, dtype=np.int64)
-    new = np.empty(2 * m)
+    start = np.zeros(n + 1, dtype=np.int64)
     for i in range(m):
-        h, ai, bi = hearer[i], a[deal[i]], b[deal[i]]
-        # The hearer's belief about the participant it heard from is on their
-        # contact; only the other participant needs a search.
-        f_via = 2 * via[i] + (1 if v[via[i]] == h else 0)
-        pair = pair_of(sorted_keys, order, n, h, bi if from_a[i] else ai)
-        f_other = -1 if pair < 0 else 2 * pair + (1 if v[pair] == h else 0)
-        f_a, f_b = (f_via, f_other) if from_a[i] else (f_other, f_via)
-        if f_a >= 0:
-            about_a = contact_belief[f_a]
-        else:
-            about_a = _heard_get(heard_target, heard_belief, heard_count, h, ai, initial)
-        if f_b >= 0:
-            about_b = contact_belief[f_b]
-        else:
-            about_b = _heard_get(heard_target, heard_belief, heard_count, h, bi, initial)
-        assess_a = table[1 if seen_a[i] else 0, 1 if about_b >= GOOD else 0]
-        assess_b = table[1 if seen_b[i] else 0, 1 if about_a >= GOOD else 0]
-        new[i] = about_a + rate * (assess_a - about_a)
-        new[m + i] = about_b + rate * (assess_b - about_b)
-        flat[i], flat[m + i] = f_a, f_b
-    for j in range(2 * m):
-        if flat[j] >= 0:
-            contact_belief[flat[j]] = new[j]
-            contact_heard[flat[j]] = True
-    if heard_target.shape[1]:
-        for j in range(2 * m):
-            if flat[j] < 0:
-                i = j if j < m else j - m
-                t = a[deal[i]] if j < m else b[deal[i]]
-                _heard_tell(heard_target, heard_belief, heard_count, hearer[i], t, new[j])
+        start[hearer[i] + 1] += 1
+    largest = 0
+    for h in range(n):
+        largest = max(largest, start[h + 1])
+        start[h + 1] += start[h]
+    grouped = np.empty(m, dtype=np.int32)
+    fill = start[:-1].copy()
+    for i in range(m):
+        grouped[fill[hearer[i]]] = i
+        fill[hearer[i]] += 1
+    flat = np.empty((2, largest), dtype=np.int64)
+    new = np.empty((2, largest))
+    for h in range(n):
+        first, size = start[h], start[h + 1] - start[h]
+        for k in range(size):
+            i = grouped[first + k]
+            ai, bi = a[deal[i]], b[deal[i]]
+            # The belief about the participant it heard from is on their
+            # contact; only the other participant needs a search.
+            f_via = 2 * via[i] + (1 if v[via[i]] == h else 0)
+            pair = pair_of(index_key, index_pair, n, h, bi if from_a[i] else ai)
+            f_other = -1 if pair < 0 else 2 * pair + (1 if v[pair] == h else 0)
+            f_a, f_b = (f_via, f_other) if from_a[i] else (f_other, f_via)
+            if f_a >= 0:
+                about_a = contact_belief[f_a]
+            else:
+                about_a = _heard_get(heard_target, heard_belief, heard_count, h, ai, initial)
+            if f_b >= 0:
+                about_b = contact_belief[f_b]
+            else:
+                about_b = _heard_get(heard_target, heard_belief, heard_count, h, bi, initial)
+            assess_a = table[1 if seen_a[i] else 0, 1 if about_b >= GOOD else 0]
+            assess_b = table[1 if seen_b[i] else 0, 1 if about_a >= GOOD else 0]
+            new[0, k] = about_a + rate * (assess_a - about_a)
+            new[1, k] = about_b + rate * (assess_b - about_b)
+            flat[0, k], flat[1, k] = f_a, f_b
+        for side in range(2):
+            for k in range(size):
+                if flat[side, k] >= 0:
+                    contact_belief[flat[side, k]] = new[side, k]
+                    contact_heard[flat[side, k]] = True
+                elif heard_target.shape[1]:
+                    i = grouped[first + k]
+                    t = a[deal[i]] if side == 0 else b[deal[i]]
+                    _heard_tell(heard_target, heard_belief, heard_count, h, t, new[side, k])
+
+
+@numba.njit(cache=True)
+def reputation_sums(u, v, active, belief, size, heard_target, heard_belief, heard_count):
+    """Per negotiator, the sum and the number of the beliefs others hold about it.
+
+    Beliefs of active contacts (u's about v for every contact, then v's about
+    u), then remembered heard-of beliefs, holder by holder: in this order, so
+    the sums are those of one `numpy.bincount` over the beliefs so listed.
+    """
+    n = len(heard_count)
+    total = np.zeros(n)
+    count = np.zeros(n, dtype=np.int64)
+    for side in range(2):
+        about = v if side == 0 else u
+        for p in range(size):
+            if active[p]:
+                total[about[p]] += belief[p, side]
+                count[about[p]] += 1
+    for h in range(n):
+        for k in range(heard_count[h]):
+            total[heard_target[h, k]] += heard_belief[h, k]
+            count[heard_target[h, k]] += 1
+    return total, count
