@@ -78,77 +78,60 @@ def measures(counters: dict[str, int]) -> np.ndarray:
 
 @numba.njit(cache=True)
 def add_deals(
-    totals, measure, who_a, who_b,
+    totals, scratch, measure, who_a, who_b,
     give_a, give_b, walked, walked_a, walked_b, reneged, referral,
     cost_a, cost_b, value_a, value_b, payoff_a, payoff_b, half_surplus,
 ):  # fmt: skip
-    """Add a round's deals to `totals` (counter x row), row `who_a[i]` for side a of deal i, `who_b[i]` for side b.
+    """Add a round's deals to `totals` (row x counter): row `who_a[i]` for side a of deal i, `who_b[i]` for side b.
 
     `measure[c]` says what counter c counts. Per deal: the item masks each
-    side gave, whether the deal did not close and whether each side walked away, whether the responder reneged,
-    whether the deal closed on a referral contact, each side's cost given,
-    true value received and payoff; `half_surplus` is S / 2.
+    side gave, whether the deal did not close, whether each side walked
+    away, whether the responder reneged, whether the deal closed on a
+    referral contact, each side's cost given, true value received and
+    payoff; `half_surplus` is S / 2. `scratch` is zeros shaped like
+    `totals`, and is left so.
     """
-    scratch = np.zeros(totals.shape[1])
-    weight = np.empty(len(who_a))
-    for c in range(len(measure)):
-        if measure[c] == NOTHING:
-            continue
-        for side in range(2):
-            who = who_a if side == 0 else who_b
-            _weights(
-                measure[c], side, weight, give_a, give_b, walked, walked_a, walked_b, reneged,
-                referral, cost_a, cost_b, value_a, value_b, payoff_a, payoff_b, half_surplus,
-            )  # fmt: skip
-            for i in range(len(who)):
-                scratch[who[i]] += weight[i]
-            # Each row's sum for this side, added once to the running total.
-            for i in range(len(who)):
-                totals[c, who[i]] += scratch[who[i]]
-                scratch[who[i]] = 0.0
+    counters = len(measure)
+    for side in range(2):
+        who = who_a if side == 0 else who_b
+        mine, theirs = (give_a, give_b) if side == 0 else (give_b, give_a)
+        walked_own = walked_a if side == 0 else walked_b
+        cost = cost_a if side == 0 else cost_b
+        value = value_a if side == 0 else value_b
+        payoff = payoff_a if side == 0 else payoff_b
+        adds = np.zeros(REFERRAL_SURPLUS + 1)  # what this side of a deal adds, by measure
+        for i in range(len(who)):
+            closed, gave, got = not walked[i], mine[i] != 0, theirs[i] != 0
+            on_referral = 1.0 if referral[i] else 0.0
+            adds[DEAL] = 1.0
+            adds[CLOSED] = 1.0 if closed else 0.0
+            adds[WALKED] = 0.0 if closed else 1.0
+            adds[WALKED_AWAY] = 1.0 if walked_own[i] else 0.0
+            adds[GIVES] = _popcount(mine[i])
+            adds[GIVING] = 1.0 if gave else 0.0
+            adds[COST] = cost[i]
+            adds[VALUE] = value[i]
+            adds[PAYOFF] = payoff[i]
+            adds[RECIPROCATED] = 1.0 if (closed and gave and got) else 0.0
+            adds[RENEGED] = 1.0 if (side == 1 and reneged[i]) else 0.0
+            adds[REFERRAL_DEAL] = on_referral
+            adds[REFERRAL_PAYOFF] = payoff[i] * on_referral
+            adds[REFERRAL_SURPLUS] = on_referral * half_surplus
+            r = who[i]
+            for c in range(counters):
+                scratch[r, c] += adds[measure[c]]
+        # Each row's sums for this side, added once to its running totals.
+        for i in range(len(who)):
+            r = who[i]
+            for c in range(counters):
+                totals[r, c] += scratch[r, c]
+                scratch[r, c] = 0.0
 
 
 @numba.njit(cache=True)
-def _weights(
-    m, side, out, give_a, give_b, walked, walked_a, walked_b, reneged, referral,
-    cost_a, cost_b, value_a, value_b, payoff_a, payoff_b, half_surplus,
-):  # fmt: skip
-    """What side `side` of each deal adds to a counter of measure `m`, into `out`."""
-    mine, theirs = (give_a, give_b) if side == 0 else (give_b, give_a)
-    walked_own = walked_a if side == 0 else walked_b
-    cost = cost_a if side == 0 else cost_b
-    value = value_a if side == 0 else value_b
-    payoff = payoff_a if side == 0 else payoff_b
-    for i in range(len(out)):
-        if m == DEAL:
-            out[i] = 1.0
-        elif m == CLOSED:
-            out[i] = 0.0 if walked[i] else 1.0
-        elif m == WALKED:
-            out[i] = 1.0 if walked[i] else 0.0
-        elif m == WALKED_AWAY:
-            out[i] = 1.0 if walked_own[i] else 0.0
-        elif m == GIVES:
-            count, mask = 0, mine[i]
-            while mask:
-                mask &= mask - 1
-                count += 1
-            out[i] = count
-        elif m == GIVING:
-            out[i] = 1.0 if mine[i] != 0 else 0.0
-        elif m == COST:
-            out[i] = cost[i]
-        elif m == VALUE:
-            out[i] = value[i]
-        elif m == PAYOFF:
-            out[i] = payoff[i]
-        elif m == RECIPROCATED:
-            out[i] = 1.0 if (not walked[i] and mine[i] != 0 and theirs[i] != 0) else 0.0
-        elif m == RENEGED:
-            out[i] = 1.0 if (side == 1 and reneged[i]) else 0.0
-        elif m == REFERRAL_DEAL:
-            out[i] = 1.0 if referral[i] else 0.0
-        elif m == REFERRAL_PAYOFF:
-            out[i] = payoff[i] * (1.0 if referral[i] else 0.0)
-        else:  # REFERRAL_SURPLUS
-            out[i] = (1.0 if referral[i] else 0.0) * half_surplus
+def _popcount(mask: int) -> float:
+    count = 0
+    while mask:
+        mask &= mask - 1
+        count += 1
+    return float(count)

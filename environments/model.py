@@ -131,10 +131,13 @@ class ConcessionModel(mesa.Model):
             [getattr(s, "reads_gifts_as_weakness", False) for s in self.strategies]
         )
 
-        # One row per counter; each is also an attribute (self.wealth, ...), a view of its row.
-        self._agent_totals = np.zeros((len(AGENT_COUNTERS), self.n), dtype=np.float64)
-        for row, name in enumerate(AGENT_COUNTERS):
-            setattr(self, name, self._agent_totals[row])
+        # A negotiator's counters side by side (a row each, so adding a deal
+        # touches one place); each counter is also an attribute (self.wealth,
+        # ...), a view of its column. The scratch rows stay zero between rounds.
+        self._agent_totals = np.zeros((self.n, len(AGENT_COUNTERS)), dtype=np.float64)
+        self._agent_scratch = np.zeros_like(self._agent_totals)
+        for column, name in enumerate(AGENT_COUNTERS):
+            setattr(self, name, self._agent_totals[:, column])
         self._step_records: list[dict[str, float]] = []
         self._strategy_records: list[dict[str, np.ndarray]] = []
         self._agent_snapshots: list[pl.DataFrame] = []
@@ -156,7 +159,7 @@ class ConcessionModel(mesa.Model):
     def step(self) -> None:
         """One step: form deals, play them, update memory; see docs/model.md for the order."""
         a, b, pair, side_a = self._form_deals()
-        counters = np.zeros((len(STEP_COUNTERS), len(self.strategies)), np.float64)
+        counters = np.zeros((len(self.strategies), len(STEP_COUNTERS)), np.float64)
         fresh = 0
         self._last_deals: list[tuple[np.ndarray, ...]] = []
         self._heard_of: list[tuple[np.ndarray, ...]] = []
@@ -168,7 +171,7 @@ class ConcessionModel(mesa.Model):
         decayed = self._decay_contacts()
         self._evolve()
         self._record_step(
-            len(a), dict(zip(STEP_COUNTERS, counters, strict=True)), fresh, spread, decayed
+            len(a), dict(zip(STEP_COUNTERS, counters.T, strict=True)), fresh, spread, decayed
         )
         every = self.config.output.agents_every
         if every and self.steps % every == 0:
@@ -507,8 +510,9 @@ class ConcessionModel(mesa.Model):
             out.cost_a, out.cost_b, out.value_to_a, out.value_to_b, out.payoff_a, out.payoff_b,
             self.config.deal.surplus / 2,
         )  # fmt: skip
-        add_deals(self._agent_totals, _AGENT_MEASURES, a, b, *deals)
-        add_deals(counters, _STEP_MEASURES, self.strategy[a], self.strategy[b], *deals)
+        add_deals(self._agent_totals, self._agent_scratch, _AGENT_MEASURES, a, b, *deals)
+        scratch = np.zeros_like(counters)
+        add_deals(counters, scratch, _STEP_MEASURES, self.strategy[a], self.strategy[b], *deals)
 
     # ------------------------------------------------------------------ word of mouth
 
