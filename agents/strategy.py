@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+import numba
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -234,16 +235,22 @@ def mask_total(mask: Mask, per_item: np.ndarray) -> np.ndarray:
     """Sum of `per_item[d, k]` over the items k in each row's mask."""
     k_items = per_item.shape[1]
     mask = np.asarray(mask, dtype=np.int64)
-    if k_items == 1:
-        return np.where(mask != 0, per_item[:, 0], 0.0)
     if k_items < 8:
-        # Item by item, in order: faster than a (D, K) reduction for few items,
-        # and the same sums (numpy adds fewer than 8 terms one after another).
-        total = np.where(mask & 1, per_item[:, 0], 0.0)
-        for k in range(1, k_items):
-            total += np.where((mask >> k) & 1, per_item[:, k], 0.0)
-        return total
+        # Item by item, in order (compiled): the sums numpy makes of fewer
+        # than 8 terms, which it adds one after another.
+        return _mask_total_few(mask, np.asarray(per_item, dtype=np.float64))
     return (mask_bits(mask, k_items) * per_item).sum(axis=1)
+
+
+@numba.njit(cache=True)
+def _mask_total_few(mask: np.ndarray, per_item: np.ndarray) -> np.ndarray:
+    out = np.empty(len(mask))
+    for d in range(len(mask)):
+        total = per_item[d, 0] if mask[d] & 1 else 0.0
+        for k in range(1, per_item.shape[1]):
+            total += per_item[d, k] if (mask[d] >> k) & 1 else 0.0
+        out[d] = total
+    return out
 
 
 def mask_count(mask: Mask) -> np.ndarray:
