@@ -10,21 +10,27 @@ referrals and the agent snapshots, with byte costs MEASURED on this code
 - peak RSS of a fresh process at n = 10^4, 10^5, 3 x 10^5 (default
   configuration: Barabasi-Albert m = 3, K = 3), at m = 1 and m = 10, with
   K = 32, with `initiator` matching, and with gossip q = 0.2 on;
-- fitting (peak - interpreter) on negotiators, contacts, deals, items and
-  stored beliefs gave the `BYTES_*` constants below; the estimate without
-  `SAFETY` is 1.04 to 1.16 times every measured peak without gossip, and
-  `SAFETY` adds a fifth on top; with gossip and referrals the estimate is
-  above the measured peak by more (contacts and stored beliefs are counted
-  at their bounds, see below), about 1.5 to 3 times on W1's model.
+- a least-squares fit of those peaks on negotiators, contacts and deals,
+  and items gave the `BYTES_*` constants below (re-fitted on 2026-11-29
+  after heard-of beliefs were bounded and the step's loops compiled); the
+  estimate without `SAFETY` is 1.00 to 1.14 times every measured peak
+  without gossip, and `SAFETY` adds a fifth on top; with gossip and
+  referrals the estimate is above the measured peak by more (contacts are
+  counted at their bound, see below): 1.03 times on W1's model at n = 10^4
+  over 200 steps, 1.22 at 3 x 10^5 over 10 steps, 1.46 at 10^6 over 20
+  (4.7 GiB against a measured 3.2 GiB).
+- A step's temporaries peak either while its deals are played or while
+  their gossip is heard, not both: the estimate takes the larger.
 
 What grows during a run is bounded, not predicted:
 
 - referrals add contacts: at most g = 2 x referral_prob new ones per deal,
   and a referral contact ends with its relationship (1 - w after each
-  deal). With `edges` matching (every contact deals each step) they level
-  off at E (1 - w) / (1 - w - g) contacts when g < 1 - w, grow linearly
-  when g = 1 - w, and otherwise can grow geometrically, by (1 + g - (1 - w))
-  a step, up to every pair n (n - 1) / 2;
+  deal). With `edges` matching (every contact deals each step) the
+  referral contacts R grow by at most g (E + R) - (1 - w) R a step: after t
+  steps R = g E ((1 + net)^t - 1) / net with net = g - (1 - w), which levels
+  off at g E / (1 - w - g) when g < 1 - w, grows linearly when g = 1 - w,
+  and otherwise geometrically, up to every pair n (n - 1) / 2;
   with `initiator` matching by 2 q_ref n deals_per_step a step;
 - gossip stores a belief per (hearer, target) heard of: at most
   `heard_capacity` per negotiator, at most the sum of squared degrees (each
@@ -52,18 +58,20 @@ from environments.config import ConfigError, ModelConfig
 if TYPE_CHECKING:
     from environments.network import Graph
 
-# Measured on Linux x86-64, Python 3.11, numpy 2, polars 1, mesa 3.3 (see the module docstring).
-# The interpreter, numpy, polars, mesa, pydantic: a process that ran nothing.
-BYTES_FIXED = 205 * 2**20
-BYTES_PER_NEGOTIATOR = 591  # model arrays, the Mesa agent, its row of the agents table
+# Measured on Linux x86-64, Python 3.11, numpy 2, polars 1, mesa 3.3, numba 0.68 (see the
+# module docstring). The interpreter, numpy, polars, mesa, pydantic, numba and the compiled
+# loops loaded from numba's cache: a process that ran a tiny model.
+BYTES_FIXED = 360 * 2**20
+BYTES_PER_NEGOTIATOR = 700  # model arrays, the Mesa agent, its row of the agents table
 BYTES_PER_NEGOTIATOR_ITEM = 16  # cost and value of each item
-BYTES_PER_CONTACT = 491  # relationship memory (capacity doubled), sorted keys, adjacency
-BYTES_PER_DEAL = 276  # a step's deal arrays, rounds, payoffs (edges matching: a deal per contact)
-BYTES_PER_DEAL_ITEM = 40  # per item of each deal: gives, asks, perceived values
+BYTES_PER_CONTACT = 200  # relationship memory, its hash index, adjacency
+BYTES_PER_DEAL = 225  # a step's deal arrays, rounds, payoffs (edges matching: a deal per contact)
+BYTES_PER_DEAL_ITEM = 45  # per item of each deal: costs, values, gives, asks
 BYTES_PER_GROWN_CONTACT = 150  # a contact added by referral: the copy made when capacity doubles
-# Gossip, fitted on W1's model (gossip 0.1, referrals 0.02) at n = 3 x 10^5 (10 steps:
-# 29 M stored beliefs, about 5 M hearings a step) and n = 10^6 (20 steps: 162 M, 18 M).
-BYTES_PER_HEARING = 120  # one step's gossip: the arrays made per contact that hears of a deal
+# Gossip, fitted on W1's model (gossip 0.1, referrals 0.02) at n = 3 x 10^5 (10 steps) and
+# n = 10^6 (20 steps: about 16 M hearings a step, 30 M remembered heard-of beliefs at the end).
+BYTES_PER_HEARING = 40  # one step's gossip: the arrays made per contact that hears of a deal
+BYTES_PER_DEAL_KEPT = 100  # what a step keeps of each deal while its gossip is heard
 BYTES_PER_HEARD = 12  # a remembered heard-of belief: its target (int32) and belief (float64)
 BYTES_PER_STEP = 7_500  # per-step and per-strategy records and their tables
 BYTES_PER_AGENT_ROW = 400  # one negotiator in one snapshot, with the copy made to concatenate
@@ -132,12 +140,12 @@ def estimate_memory(cfg: ModelConfig, graph: Graph | None = None) -> int:
             # when g < 1 - w, and is bounded by (1 + g)^steps growth in any case.
             gain, loss = 2 * rep.referral_prob, 1.0 - deal.continuation
             net = gain - loss
-            if net < 0:
-                grown = min(gain * steps, gain / -net)
-            elif net == 0:
+            if net == 0:
                 grown = gain * steps
-            else:  # R_t = g E ((1 + net)^t - 1) / net
-                grown = gain * math.expm1(min(700.0, steps * math.log1p(net))) / net
+            else:  # R_t = g E ((1 + net)^t - 1) / net, rising to g E / -net when net < 0
+                grown = (
+                    gain * math.expm1(min(700.0, steps * math.log1p(max(net, -1.0 + 1e-12)))) / net
+                )
             contacts = min(all_pairs, edges * (1.0 + grown))
         else:
             contacts = min(
@@ -150,9 +158,12 @@ def estimate_memory(cfg: ModelConfig, graph: Graph | None = None) -> int:
         + n * (BYTES_PER_NEGOTIATOR + k * BYTES_PER_NEGOTIATOR_ITEM)
         + contacts * BYTES_PER_CONTACT
         + (contacts - edges) * BYTES_PER_GROWN_CONTACT
-        + deals * (BYTES_PER_DEAL + k * BYTES_PER_DEAL_ITEM)
         + steps * BYTES_PER_STEP
     )
+    # A step's temporaries peak while its deals are played, or later in
+    # gossip, when only the closed deals' record is kept from playing.
+    playing = deals * (BYTES_PER_DEAL + k * BYTES_PER_DEAL_ITEM)
+    gossiping = 0.0
     if rep.gossip_prob > 0 and steps > 0:
         # Degrees grow with the contacts; squared degrees grow with the square of that.
         scale = contacts / edges if edges else 1.0
@@ -173,8 +184,9 @@ def estimate_memory(cfg: ModelConfig, graph: Graph | None = None) -> int:
         # one new belief (about the other); at most one per 2-hop pair in all,
         # and at most `heard_capacity` per negotiator.
         heard = min(sum_sq_end, float(n) * rep.heard_capacity, steps * hearings)
-        total += hearings * BYTES_PER_HEARING
+        gossiping = hearings * BYTES_PER_HEARING + deals * BYTES_PER_DEAL_KEPT
         total += heard * BYTES_PER_HEARD
+    total += max(playing, gossiping)
     every = cfg.output.agents_every
     snapshots = (steps // every + 1) if every > 0 else 1
     total += snapshots * n * BYTES_PER_AGENT_ROW

@@ -269,18 +269,22 @@ class ConcessionModel(mesa.Model):
         rel = self.relationships
         cfg = self.config
 
+        # (np.take of rows is several times faster than fancy indexing of a 2-D array.)
         def load(view: DealView, name: str) -> np.ndarray:
             if name == "cost_me":
-                return self.cost[view.me]
+                return np.take(self.cost, view.me, axis=0)
             if name == "value_me":
-                return self.value[view.me]
+                return np.take(self.value, view.me, axis=0)
             if name == "cost_partner":
-                return self.cost[view.partner]
+                return np.take(self.cost, view.partner, axis=0)
             if name == "value_partner":
-                return self.value[view.partner]
+                return np.take(self.value, view.partner, axis=0)
             if name == "batna_me":
                 return self.batna[view.me]
-            flat = 2 * pair[view.rows] + side[view.rows]
+            # This side's flat index into the contact arrays, found once per view.
+            flat = view.__dict__.get("_flat")
+            if flat is None:
+                flat = view.__dict__["_flat"] = 2 * pair[view.rows] + side[view.rows]
             if name == "partner_streak":
                 return rel.streak.reshape(-1)[flat ^ 1]
             if name == "heard":
@@ -343,7 +347,8 @@ class ConcessionModel(mesa.Model):
         rel = self.relationships
         side_b = 1 - side_a
         d = len(a)
-        cost_a, cost_b, value_a, value_b = self.cost[a], self.cost[b], self.value[a], self.value[b]
+        cost_a, cost_b = np.take(self.cost, a, axis=0), np.take(self.cost, b, axis=0)
+        value_a, value_b = np.take(self.value, a, axis=0), np.take(self.value, b, axis=0)
         # Each side's single best give (for noise that turns "nothing" into a give), when needed.
         best_a = _once(lambda: game.best_item(cost_a, value_b))
         best_b = _once(lambda: game.best_item(cost_b, value_a))
