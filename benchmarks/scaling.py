@@ -43,7 +43,8 @@ FULL = {
     "m_n": 10_000,
     "m_steps": 20,
     # Referral contacts end with their relationship, so contacts level off
-    # (about 30,000 -> 35,000 at N = 10,000); stored heard beliefs keep growing.
+    # (about 30,000 -> 35,000 at N = 10,000); heard-of beliefs fill each
+    # negotiator's bounded memory (reputation.heard_capacity) and then stay level.
     "steps": [10, 20, 50, 100, 200],
     "steps_n": 10_000,
 }
