@@ -6,6 +6,7 @@ and exit code 2, with nothing written; see `fail`.
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
@@ -19,8 +20,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-
-from environments.config import ConfigError
 
 app = typer.Typer(
     name="concession",
@@ -75,8 +74,14 @@ def clean_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except ConfigError as exc:
-            fail(str(exc))
+        except Exception as exc:
+            # Imported only now: pydantic takes 0.1 s to import, and `sweep` starts its workers
+            # before anything else.
+            from environments.config import ConfigError
+
+            if isinstance(exc, ConfigError):
+                fail(str(exc))
+            raise
 
     return wrapper
 
@@ -169,12 +174,22 @@ def sweep(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Run a sweep: every point x replicate x pair of SPEC, into Parquet tables in --out."""
-    from experiments.runner import run_sweep
-    from experiments.spec import load_spec
+    from experiments.workers import LocalPool, default_workers
 
-    # On a Dask cluster the runs must fit the workers' memory, not this machine's (run_sweep checks).
-    spec_obj = load_spec(spec, size, check_memory=scheduler is None)
+    # Local workers take a second or more to import Mesa and the model: they start first, and
+    # import while this process reads the spec and the results folder. Not for a folder that
+    # holds a finished sweep: there is most likely nothing to run (if there is, run_sweep starts
+    # them then).
+    n_workers = default_workers() if workers is None else workers
+    early = scheduler is None and n_workers > 0 and (retry_failed or not _finished(out))
+    pool = LocalPool(n_workers) if early else None
     try:
+        from experiments.runner import run_sweep
+        from experiments.spec import load_spec
+
+        # On a Dask cluster the runs must fit the workers' memory, not this machine's (run_sweep
+        # checks).
+        spec_obj = load_spec(spec, size, check_memory=scheduler is None)
         with _stop_on_sigterm():
             summary = run_sweep(
                 spec_obj,
@@ -184,6 +199,7 @@ def sweep(
                 retry_failed=retry_failed,
                 progress=progress,
                 batch_runs=batch_runs,
+                pool=pool,
             )
     except KeyboardInterrupt:
         fail(
@@ -191,6 +207,9 @@ def sweep(
             "to resume",
             code=130,
         )
+    finally:
+        if pool is not None:
+            pool.close(cancel=True)  # if run_sweep never had them (a bad spec): stop them now
     for note in summary.notes:
         console.print(f"note: {note}", highlight=False, soft_wrap=True)
     console.print(
@@ -214,6 +233,14 @@ def sweep(
     if summary.failed:
         console.print("rerun the same command with --retry-failed to run the failed runs again")
     raise typer.Exit(summary.exit_code)
+
+
+def _finished(out: Path) -> bool:
+    """Whether the results folder `out` says it holds a finished sweep (its manifest)."""
+    try:
+        return json.loads((out / "manifest.json").read_text()).get("status") == "complete"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 @app.command()

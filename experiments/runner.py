@@ -6,10 +6,10 @@ the executor in batches that take a couple of seconds each (sized from
 negotiators x steps and the speed measured so far), so the cost of shipping
 work to a process stays small next to the work. Backends:
 
-- local processes (default): a `ProcessPoolExecutor` of `workers` spawned
-  processes, each replaced after `MAX_TASKS_PER_CHILD` batches so that memory
-  cannot grow across runs; `workers = 0` runs in this process (debugging,
-  profiling);
+- local processes (default): `workers` spawned processes
+  (`experiments.workers.LocalPool`), each replaced after
+  `MAX_TASKS_PER_CHILD` batches so that memory cannot grow across runs;
+  `workers = 0` runs in this process (debugging, profiling);
 - a Dask distributed cluster (`scheduler = "tcp://host:8786"`, needs the
   `dask` extra): `Client(address).get_executor()`. The workers must be able
   to import this package (same version) and `out` is written by this process
@@ -28,9 +28,7 @@ depends only on its configuration and seed.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import threading
 import time
 import traceback
 from collections import deque
@@ -53,19 +51,10 @@ from experiments.store import (
     base_manifest,
     now,
 )
+from experiments.workers import LocalPool, default_workers
 
 TARGET_BATCH_SECONDS = 2.0  # long enough to hide the cost of a task, short enough to balance load
 INITIAL_COST_RATE = 2.0e5  # negotiator-steps per second assumed until runs have been timed
-# Batches a worker process runs before it is replaced: often enough that memory
-# cannot creep up across runs, rarely enough that re-importing Mesa and numpy
-# (about 1 s a worker) stays a small share (20 cost 4% on a quick sweep).
-MAX_TASKS_PER_CHILD = 100
-SINGLE_THREAD_ENV = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "POLARS_MAX_THREADS",
-)
 
 RunFn = Callable[[Run], RunResult]
 RUNNING_DIR = ".running"  # start markers of the runs local workers are executing
@@ -127,18 +116,6 @@ def run_batch(
     return results
 
 
-def _watch_parent(parent: int) -> None:
-    """Exit when the process that started this worker is gone (killed sweeps leave no orphans)."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="watch-parent").start()
-
-
 # --------------------------------------------------------------------------- backends
 
 
@@ -156,15 +133,27 @@ class InProcessExecutor(Executor):
 
 
 class Backend:
-    """Where batches run: a local process pool, this process, or a Dask cluster."""
+    """Where batches run: local processes, this process, or a Dask cluster.
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
+    `pool`: local processes already started (see `experiments.workers`), used
+    if there are `workers` of them and closed otherwise.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        pool: LocalPool | None = None,
+    ) -> None:
         self.scheduler = scheduler
         self.workers = default_workers() if workers is None else workers
         if self.workers < 0:
             raise ConfigError(f"--workers {self.workers}: the number of worker processes is >= 0")
         self.client: Any = None
-        self._env_set: list[str] = []
+        if pool is not None and (scheduler or pool.workers != self.workers):
+            pool.close(cancel=True)  # not the processes this sweep needs: free their cores
+            pool = None
+        self.pool: LocalPool | None = pool
         self.executor: Executor = self._start()
 
     def _start(self) -> Executor:
@@ -182,24 +171,9 @@ class Backend:
             return self.client.get_executor(pure=False)
         if self.workers == 0:
             return InProcessExecutor()
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # The parallelism is across runs: a worker that also spreads numpy or polars over every
-        # core fights the others for them (measured: 2 workers were slower than 1). Workers are
-        # spawned with these set (unless the user set them), now and when they are recycled.
-        for var in SINGLE_THREAD_ENV:
-            if var not in os.environ:
-                self._env_set.append(var)
-                os.environ[var] = "1"
-        # `spawn` (which importing mesa forces anyway): a clean interpreter per worker.
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            max_tasks_per_child=MAX_TASKS_PER_CHILD,
-            initializer=_watch_parent,
-            initargs=(os.getpid(),),
-        )
+        if self.pool is None:
+            self.pool = LocalPool(self.workers)
+        return self.pool.executor
 
     @property
     def marks_starts(self) -> bool:
@@ -234,26 +208,20 @@ class Backend:
 
     def renew(self) -> None:
         """Replace a broken executor (a worker process died) with a fresh one."""
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        self.executor = self._start() if self.client is None else self.executor
+        if self.pool is not None:
+            self.pool.renew()
+            self.executor = self.pool.executor
+        elif self.client is None:
+            self.executor = self._start()
 
     def close(self, cancel: bool = False) -> None:
-        """Shut the executor down (and disconnect from Dask)."""
+        """Shut the executor down (and disconnect from Dask); `cancel`: stop what is running."""
         if self.client is not None:
             self.client.close()  # cancels this client's futures
-            return
-        self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
-        for var in self._env_set:
-            os.environ.pop(var, None)
-        self._env_set.clear()
-
-
-def default_workers() -> int:
-    """The number of cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        elif self.pool is not None:
+            self.pool.close(cancel=cancel)
+        else:
+            self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -388,6 +356,7 @@ def run_sweep(
     progress: bool = True,
     batch_runs: int | None = None,
     run_fn: RunFn | None = None,
+    pool: LocalPool | None = None,
 ) -> SweepSummary:
     """Run every run of `spec` not yet recorded in `out`, then assemble its tables.
 
@@ -397,10 +366,33 @@ def run_sweep(
     fit in a worker's memory limit). `retry_failed`: run again the runs
     recorded as failed. `batch_runs`: fix the runs per task instead of
     sizing batches by time. `run_fn`: the function that runs one `Run` (a
-    top-level, importable function; default `run_one`). A folder that holds
-    another spec's results, or a run too big for the workers, is refused
-    with a `ConfigError` before anything is written.
+    top-level, importable function; default `run_one`). `pool`: local
+    worker processes started beforehand, so that they import while this
+    process prepares the sweep; used if the sweep needs that many, and closed
+    in any case. A folder that holds another spec's results, or a run too
+    big for the workers, is refused with a `ConfigError` before anything is
+    written.
     """
+    try:
+        return _run_sweep(
+            spec, out, workers, scheduler, retry_failed, progress, batch_runs, run_fn, pool
+        )
+    finally:
+        if pool is not None:
+            pool.close(cancel=True)  # unused (nothing to run, a refusal); if used, already closed
+
+
+def _run_sweep(
+    spec: Spec,
+    out: str | Path,
+    workers: int | None,
+    scheduler: str | None,
+    retry_failed: bool,
+    progress: bool,
+    batch_runs: int | None,
+    run_fn: RunFn | None,
+    pool: LocalPool | None,
+) -> SweepSummary:
     run_fn = run_fn or run_one
     started = time.perf_counter()
     folder = ResultsFolder(out)
@@ -420,7 +412,7 @@ def run_sweep(
     todo = pending(folder.done())  # read before the folder is created: a check needs no writes
     if todo and scheduler is None:
         workers = fit_workers(default_workers() if workers is None else workers, spec, notes)
-    backend = _start_backend(workers, scheduler, spec) if todo else None
+    backend = _start_backend(workers, scheduler, spec, pool) if todo else None
     desc = backend.describe() if backend else "nothing to run"
     started_manifest = {
         "name": spec.name,
@@ -445,7 +437,7 @@ def run_sweep(
                 )
                 todo = pending(folder.done())
                 if todo and backend is None:
-                    backend = _start_backend(workers, scheduler, spec)
+                    backend = _start_backend(workers, scheduler, spec, pool)
                     desc = backend.describe()
                     folder.update_manifest(status="running", backend=desc)
     except BaseException:  # e.g. another sweep holds the folder: let go of the workers
@@ -541,9 +533,11 @@ def fit_workers(workers: int, spec: Spec, notes: list[str], available: int | Non
     return int(fit)
 
 
-def _start_backend(workers: int | None, scheduler: str | None, spec: Spec) -> Backend:
+def _start_backend(
+    workers: int | None, scheduler: str | None, spec: Spec, pool: LocalPool | None
+) -> Backend:
     """Start the backend; on Dask, refuse runs larger than a worker's memory limit."""
-    backend = Backend(workers, scheduler)
+    backend = Backend(workers, scheduler, pool)
     if backend.client is not None and spec.memory > 0:
         try:
             limit = backend.worker_memory()

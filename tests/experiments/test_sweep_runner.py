@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import signal
 import time
@@ -16,6 +17,7 @@ from environments.config import ConfigError
 from experiments.runner import run_sweep
 from experiments.spec import load_spec
 from experiments.store import TABLES, read_table
+from experiments.workers import LocalPool
 from tests.helpers.sweeps import assert_same_tables, cli, tiny_spec, write_spec
 
 
@@ -73,6 +75,25 @@ def test_local_processes_give_identical_tables(reference, tmp_path, workers):
     )
     assert summary.exit_code == 0
     assert_same_tables(reference, tmp_path / "r")
+
+
+def test_workers_started_beforehand_are_used_or_let_go(reference, tmp_path):
+    """`concession sweep` starts its workers before it reads the results folder."""
+    spec = load_spec(tiny_spec())
+    # the workers the sweep needs
+    summary = run_sweep(spec, tmp_path / "r", workers=2, progress=False, pool=LocalPool(2))
+    assert summary.exit_code == 0 and summary.backend == "2 local processes"
+    assert_same_tables(reference, tmp_path / "r")
+    assert multiprocessing.active_children() == []
+    # not the workers the sweep needs: replaced
+    summary = run_sweep(spec, tmp_path / "r1", workers=1, progress=False, pool=LocalPool(2))
+    assert summary.exit_code == 0 and summary.backend == "1 local processes"
+    assert_same_tables(reference, tmp_path / "r1")
+    assert multiprocessing.active_children() == []
+    # nothing to run: stopped, so that the command ends without waiting for them
+    summary = run_sweep(spec, tmp_path / "r", workers=2, progress=False, pool=LocalPool(2))
+    assert summary.ran == 0 and summary.exit_code == 0
+    assert multiprocessing.active_children() == []
 
 
 def test_a_dask_cluster_gives_identical_tables(reference, tmp_path):
