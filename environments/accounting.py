@@ -14,6 +14,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from environments.relationships import popcount
+
 # What a side of a deal adds to a counter.
 (
     NOTHING,  # not counted from deals (referrals sent and received are counted where made)
@@ -107,7 +109,7 @@ def add_deals(
             adds[CLOSED] = 1.0 if closed else 0.0
             adds[WALKED] = 0.0 if closed else 1.0
             adds[WALKED_AWAY] = 1.0 if walked_own[i] else 0.0
-            adds[GIVES] = _popcount(mine[i])
+            adds[GIVES] = popcount(mine[i])
             adds[GIVING] = 1.0 if gave else 0.0
             adds[COST] = cost[i]
             adds[VALUE] = value[i]
@@ -126,12 +128,3 @@ def add_deals(
             for c in range(counters):
                 totals[r, c] += scratch[r, c]
                 scratch[r, c] = 0.0
-
-
-@numba.njit(cache=True)
-def _popcount(mask: int) -> float:
-    count = 0
-    while mask:
-        mask &= mask - 1
-        count += 1
-    return float(count)

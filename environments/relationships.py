@@ -264,9 +264,7 @@ def _remember_one(
     # return) and gifts read as weakness raise the demand toward the giver;
     # it relaxes at the expectation rate when nothing is given.
     after = 0 if gave_any else partner_streak + got_any
-    desperate = got_any and (
-        _popcount(got) > desperation_threshold or after > desperation_threshold
-    )
+    desperate = got_any and (popcount(got) > desperation_threshold or after > desperation_threshold)
     if got_any:
         demand[f] = demand[f] + desperate + weak
     else:
@@ -278,7 +276,8 @@ def _remember_one(
 
 
 @numba.njit(cache=True)
-def _popcount(mask: int) -> int:
+def popcount(mask: int) -> int:
+    """Number of items in a mask (compiled, one mask)."""
     count = 0
     while mask:
         mask &= mask - 1
