@@ -625,7 +625,9 @@ class ConcessionModel(mesa.Model):
         neg = ~positive
         if neg.any():
             h, t = listener[neg], about[neg]
-            self._set_beliefs(h, t, move(self.belief_of(h, t), np.zeros(len(h)), rep.belief_rate))
+            flat = self._locate(h, t)
+            fallen = move(self.belief_of(h, t, flat), np.zeros(len(h)), rep.belief_rate)
+            self._set_beliefs(h, t, fallen, flat)
 
         # Referrals: the listener gains the partner as a contact, trusting the referrer.
         r_teller, r_about, r_listener = teller[positive], about[positive], listener[positive]

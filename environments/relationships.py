@@ -109,8 +109,8 @@ class Relationships:
         slots = 1 << max(4, int(2 * self.size - 1).bit_length())
         self.index_key = np.full(slots, -1, dtype=np.int64)
         self.index_pair = np.full(slots, -1, dtype=np.int64)
-        idx = np.arange(self.size)
-        _index_add(self.index_key, self.index_pair, self.u[idx] * self.n + self.v[idx], idx)
+        keys = self.u[: self.size] * self.n + self.v[: self.size]
+        _index_add(self.index_key, self.index_pair, keys, np.arange(self.size))
 
     def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Pair index of contact {a, b}, or -1 where they are not contacts."""

@@ -108,11 +108,6 @@ class HeardBeliefs:
         held = np.arange(self.capacity) < self.count[:, None]
         return self.target[held].astype(np.int64), self.belief[held]
 
-    @property
-    def values(self) -> np.ndarray:
-        """Every stored belief."""
-        return self.about()[1]
-
     def nbytes(self) -> int:
         """Bytes held."""
         return self.target.nbytes + self.belief.nbytes + self.count.nbytes

@@ -237,6 +237,8 @@ def sweep(
 
 def _finished(out: Path) -> bool:
     """Whether the results folder `out` says it holds a finished sweep (its manifest)."""
+    # `ResultsFolder.manifest()` reads the same file, but importing the store (polars) here
+    # would delay starting the workers, which is what this check is for.
     try:
         return json.loads((out / "manifest.json").read_text()).get("status") == "complete"
     except (OSError, ValueError, AttributeError):

@@ -87,7 +87,7 @@ def test_random_valid_configs_run_cleanly(cfg, seed):
     size = rel.size
     assert np.isfinite(model.wealth).all()
     assert np.isfinite(model.cost_given).all() and np.isfinite(model.value_received).all()
-    beliefs = np.concatenate([rel.belief[:size].ravel(), model.heard.values])
+    beliefs = np.concatenate([rel.belief[:size].ravel(), model.heard.about()[1]])
     assert ((beliefs >= 0) & (beliefs <= 1)).all()
     assert (rel.expectation[:size] >= 0).all() and (rel.demand[:size] >= 0).all()
     assert (rel.streak[:size] >= 0).all()

@@ -113,7 +113,7 @@ def test_gossip_reaches_only_contacts_of_participants_and_stays_in_range():
     model = gossip_model(1.0, perception_noise=0.1)
     rel = model.relationships
     assert len(model.heard) > 0
-    beliefs = np.concatenate([rel.belief[: rel.size].ravel(), model.heard.values])
+    beliefs = np.concatenate([rel.belief[: rel.size].ravel(), model.heard.about()[1]])
     assert ((beliefs >= 0) & (beliefs <= 1)).all()
 
 
