@@ -19,6 +19,8 @@ A run that raises is recorded as failed with its error; the sweep goes on. A
 run whose worker dies is retried once, alone, and recorded as failed if it
 dies again; runs interrupted with it are retried, runs that had not started
 are requeued (see `_execute`), so one bad run cannot take others down with it.
+Workers that keep dying before starting any run (they cannot start, or cannot
+load `run_fn`) end the sweep: its remaining runs are recorded as failed.
 Local processes are capped so that that many of the largest runs fit in the
 memory available; on Dask each run must fit a worker's memory limit. Results
 do not depend on the backend, the worker count or the batching: each run
@@ -58,6 +60,10 @@ INITIAL_COST_RATE = 2.0e5  # negotiator-steps per second assumed until runs have
 
 RunFn = Callable[[Run], RunResult]
 RUNNING_DIR = ".running"  # start markers of the runs local workers are executing
+# Pool deaths in a row, with no run started or finished in between, after which the workers are
+# taken to be unable to run anything. Not 1: a worker can die between runs for other reasons
+# (the out-of-memory killer picks an idle one).
+DEATHS_WITHOUT_A_RUN = 3
 
 
 # --------------------------------------------------------------------------- in the worker
@@ -292,6 +298,13 @@ class _Batcher:
         for run in reversed(runs):
             self.pending.appendleft(run)
             self.remaining += run.cost
+
+    def drain(self) -> list[Run]:
+        """Take every pending run off the queue (the sweep gives them up)."""
+        runs = list(self.pending)
+        self.pending.clear()
+        self.remaining = 0.0
+        return runs
 
     def next(self) -> list[Run]:
         """The next batch (runs in canonical order, so a point's pairs usually travel together)."""
@@ -571,8 +584,14 @@ def _execute(
     Dask, every run of a failed batch counts). Those runs are retried once,
     each alone on the executor, so a run that kills its worker again is
     identified for sure and recorded as failed; runs that had not started go
-    back in the queue as if nothing happened. A run that raises is not
-    retried: with the same configuration and seed it would raise again.
+    back in the queue. A run that raises is not retried: with the same
+    configuration and seed it would raise again.
+
+    If the pool dies `DEATHS_WITHOUT_A_RUN` times in a row with no run
+    executing and no result coming back in between, the workers die before
+    starting any run (they cannot start, or cannot load `run_fn`): requeuing
+    would renew the pool forever, so every run not yet recorded is recorded
+    as failed, with the error saying so, and the sweep ends.
     """
     batcher = _Batcher(todo, backend.slots, batch_runs)
     suspects: deque[Run] = deque()
@@ -584,6 +603,8 @@ def _execute(
         shutil.rmtree(markers, ignore_errors=True)  # markers of a sweep that was killed
         markers.mkdir()
     recorded = 0
+    deaths_without_a_run = 0
+    recorded_at_last_death = 0
     with _progress(progress, len(todo)) as bar:
         task = bar.add_task("sweep", total=len(todo))
 
@@ -604,8 +625,11 @@ def _execute(
             in_flight[future] = batch
             return future
 
-        def lost(batch: list[Run], exc: BaseException, alone: bool) -> None:
-            """A batch whose worker died: retry the runs that were executing, requeue the others."""
+        def lost(batch: list[Run], exc: BaseException, alone: bool) -> bool:
+            """A batch whose worker died: retry the runs that were executing, requeue the others.
+
+            Returns whether any of its runs was executing.
+            """
             requeue = []
             for run in batch:
                 marker = markers / run.run_id if markers is not None else None
@@ -621,6 +645,7 @@ def _execute(
                 else:
                     suspects.append(run)
             batcher.requeue(requeue)
+            return len(requeue) < len(batch)
 
         alone: Future | None = None  # a suspect running alone on the executor
         while batcher.pending or suspects or in_flight:
@@ -629,18 +654,20 @@ def _execute(
             while not suspects and batcher.pending and len(in_flight) < window:
                 submit(batcher.next())
             finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            broken = False
+            broken: BaseException | None = None
+            started = False  # whether a lost batch had a run executing
             for future in finished:
                 batch = in_flight.pop(future)
                 try:
                     results = future.result()
                 except Exception as exc:  # the batch as a whole failed: its worker died
-                    broken = broken or isinstance(exc, BrokenProcessPool)
-                    lost(batch, exc, alone=future is alone)
+                    if isinstance(exc, BrokenProcessPool):
+                        broken = exc
+                    started = lost(batch, exc, alone=future is alone) or started
                     continue
                 for result in results:
                     record(by_id[result.run_id], result)
-            if broken:
+            if broken is not None:
                 # Every batch still in flight on a broken pool fails too (unless it just finished).
                 for future, batch in list(in_flight.items()):
                     if future.done() and not future.cancelled() and future.exception() is None:
@@ -648,22 +675,42 @@ def _execute(
                             record(by_id[result.run_id], result)
                     else:
                         future.cancel()
-                        lost(batch, BrokenProcessPool("the pool broke"), alone=False)
+                        started = lost(batch, broken, alone=False) or started
                 in_flight.clear()
+                if started or recorded > recorded_at_last_death:
+                    deaths_without_a_run = 0
+                else:
+                    deaths_without_a_run += 1
+                recorded_at_last_death = recorded
+                if deaths_without_a_run >= DEATHS_WITHOUT_A_RUN:
+                    for run in [*suspects, *batcher.drain()]:
+                        record(run, _crashed(run, broken, started=False))
+                    suspects.clear()
+                    break
                 backend.renew()
     if markers is not None:
         shutil.rmtree(markers, ignore_errors=True)
     return recorded
 
 
-def _crashed(run: Run, exc: BaseException) -> RunResult:
-    return RunResult(
-        run.run_id,
-        STATUS_FAILED,
-        0.0,
-        error=(
+def _crashed(run: Run, exc: BaseException, started: bool = True) -> RunResult:
+    """The failed result of a run given up because worker processes died.
+
+    `started`: its worker died running it, twice, the second time alone;
+    otherwise the workers died `DEATHS_WITHOUT_A_RUN` times in a row before
+    starting any run, so it never ran.
+    """
+    cause = f"{type(exc).__name__}: {exc}"
+    if started:
+        error = (
             f"the worker running this run died, twice, the second time running it alone "
-            f"({type(exc).__name__}: {exc}); out of memory, or a crash in compiled code? "
-            "rerun with --retry-failed"
-        ),
-    )
+            f"({cause}); out of memory, or a crash in compiled code? rerun with --retry-failed"
+        )
+    else:
+        error = (
+            f"never started: the worker processes died {DEATHS_WITHOUT_A_RUN} times in a row "
+            f"before starting any run ({cause}); they cannot start, or cannot import the run "
+            'function (a script that calls run_sweep without `if __name__ == "__main__":`?); '
+            "fix that, then rerun with --retry-failed"
+        )
+    return RunResult(run.run_id, STATUS_FAILED, 0.0, error=error)

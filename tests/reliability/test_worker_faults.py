@@ -1,5 +1,7 @@
 """Faults: a worker process that dies mid-run is detected, its run retried once (alone), and
-recorded as failed if it dies again; on a Dask cluster a worker killed mid-sweep loses no run.
+recorded as failed if it dies again; workers that die before starting any run end the sweep (its
+runs recorded as failed) rather than being replaced forever; on a Dask cluster a worker killed
+mid-sweep loses no run.
 """
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ from __future__ import annotations
 import collections
 import os
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -15,10 +18,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from experiments.runner import run_sweep
+from experiments.runner import DEATHS_WITHOUT_A_RUN, run_sweep
 from experiments.spec import load_spec
 from experiments.store import read_table
-from tests.helpers.sweeps import assert_same_tables, tiny_spec
+from tests.helpers.sweeps import assert_same_tables, tiny_spec, write_spec
+from tests.reliability.faulty import PYTHON, REPO
 
 SURPLUSES = [1.5, 2.0, 2.5, 3.0, 3.5, 4.0]  # one point each; the runs at 2.5 crash
 
@@ -80,6 +84,68 @@ def test_a_run_whose_worker_always_dies_is_recorded_failed_after_exactly_one_ret
     assert run_sweep(spec, tmp_path / "r", workers=2, progress=False).ran == 0
     retried = run_sweep(spec, tmp_path / "r", workers=2, progress=False, retry_failed=True)
     assert retried.ran == 1 and retried.failed == 1 and list(attempts(log).values()) == [4]
+
+
+NEVER_STARTED = f"never started: the worker processes died {DEATHS_WITHOUT_A_RUN} times in a row"
+
+
+def assert_never_started(out: Path, planned: int) -> None:
+    """Every run of the sweep in `out` is recorded as failed: its workers died before starting it."""
+    runs = read_table(out, "runs")
+    assert runs.height == planned and runs["status"].to_list() == ["failed"] * planned
+    for error in runs["error"]:
+        assert error.startswith(NEVER_STARTED) and "BrokenProcessPool" in error, error
+    assert not (out / ".running").exists()
+
+
+# Bounded: before the fix, such a sweep replaced its pool forever.
+@pytest.mark.timeout(120)
+def test_workers_that_cannot_load_the_run_function_end_the_sweep_with_its_runs_failed(tmp_path):
+    # Imported here, not at collection: its module ends any worker process that imports it.
+    from tests.reliability.dies_in_worker import unloadable_run
+
+    spec = load_spec(tiny_spec(replicates=1))
+    out = tmp_path / "r"
+    summary = run_sweep(spec, out, workers=2, batch_runs=2, progress=False, run_fn=unloadable_run)
+    assert summary.exit_code == 1 and summary.ok == 0 and summary.failed == 8
+    assert [f["error"][: len(NEVER_STARTED)] for f in summary.failures] == [NEVER_STARTED] * 8
+    assert_never_started(out, 8)
+    # Once the workers can load the run function, --retry-failed runs them all.
+    retried = run_sweep(spec, out, workers=2, progress=False, retry_failed=True)
+    assert retried.exit_code == 0 and retried.ran == 8 and retried.ok == 8
+
+
+NO_MAIN_GUARD = """
+import sys
+
+from experiments.runner import run_sweep
+from experiments.spec import load_spec
+
+summary = run_sweep(load_spec(sys.argv[1]), sys.argv[2], workers=2, progress=False)
+print(f"ok {summary.ok}, failed {summary.failed}")
+"""
+
+
+@pytest.mark.timeout(180)
+def test_a_script_without_a_main_guard_ends_with_its_runs_failed(tmp_path):
+    # Under spawn, each worker runs the script again as it starts, and so calls run_sweep, which
+    # starts processes of its own: multiprocessing refuses, and the worker dies before any run.
+    script = tmp_path / "sweep_script.py"
+    script.write_text(NO_MAIN_GUARD)
+    spec = write_spec(tmp_path / "spec.toml", tiny_spec(replicates=1))
+    out = tmp_path / "r"
+    result = subprocess.run(
+        [str(PYTHON), str(script), str(spec), str(out)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,  # a sweep that never ends fails here instead
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok 0, failed 8", result.stdout + result.stderr
+    assert "bootstrapping phase" in result.stderr  # the workers died as they started
+    assert_never_started(out, 8)
 
 
 @pytest.fixture(scope="module")
