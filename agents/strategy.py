@@ -27,10 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-import numba
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from agents import items
 from environments.config import BUILTIN_STRATEGIES, ConfigError
 
 Mask = np.ndarray  # int64 bitmask per deal: bit k set means item k
@@ -121,13 +121,13 @@ class DealView:
     def subset(self, rows: np.ndarray) -> DealView:
         """The same view restricted to some deals; loaded fields are sliced, the rest stay lazy."""
         fields = {
-            name: value[rows]
+            name: np.take(value, rows, axis=0)
             for name, value in vars(self).items()
             if (name in VIEW_FIELDS or name == "rows") and value is not None
         }
         return DealView(
-            self.me[rows],
-            self.partner[rows],
+            self.me.take(rows),
+            self.partner.take(rows),
             self.rng,
             self.surplus,
             self.continuation,
@@ -153,53 +153,27 @@ class DealView:
         """What `mask` is worth to the partner, per deal."""
         return mask_total(mask, self.value_partner)
 
-    def give_ratio_order(self) -> np.ndarray:
-        """Items per deal, best first by value to the partner per unit of my cost."""
-        order = self.__dict__.get("_order")
-        if order is None:
-            ratio = self.value_partner / np.maximum(self.cost_me, 1e-12)
-            order = self._order = np.argsort(-ratio, axis=1, kind="stable")
-        return order
-
-    def best_gives(self, count: np.ndarray | int) -> Mask:
-        """The `count` items with the best partner-value / own-cost ratio, per deal."""
-        if np.isscalar(count) and count == 1:  # the common case: one item, no sort needed
-            ratio = self.value_partner / np.maximum(self.cost_me, 1e-12)
-            return np.left_shift(np.int64(1), np.argmax(ratio, axis=1)).astype(np.int64)
-        count = np.broadcast_to(np.asarray(count, dtype=np.int64), (len(self),))
-        if self.n_items == 1:
-            return (count > 0).astype(np.int64)
-        order = self.give_ratio_order()
-        ranks = np.empty_like(order)
-        np.put_along_axis(ranks, order, np.arange(self.n_items)[None, :], axis=1)
-        chosen = ranks < count[:, None]
-        return bits_to_mask(chosen)
-
-    def gives_matching(self, target: np.ndarray) -> Mask:
-        """The fewest best-ratio items whose value to the partner reaches `target` (none if target <= 0)."""
-        if self.n_items == 1:
-            return (target > 0).astype(np.int64)
-        order = self.give_ratio_order()
-        vals = np.take_along_axis(self.value_partner, order, axis=1)
-        before = np.cumsum(vals, axis=1) - vals  # value given before adding each item
-        take_sorted = (before < target[:, None]) & (target[:, None] > 0)
-        chosen = np.zeros_like(take_sorted)
-        np.put_along_axis(chosen, order, take_sorted, axis=1)
-        return bits_to_mask(chosen)
-
-    def cheapest_give(self) -> Mask:
-        """The single item that costs me least: a small test give."""
-        return np.left_shift(np.int64(1), np.argmin(self.cost_me, axis=1)).astype(np.int64)
-
-    def best_ask(self) -> tuple[Mask, np.ndarray]:
-        """The single item to ask for (best value to me per unit of the partner's cost), and that ratio."""
-        ratio = self.value_me / np.maximum(self.cost_partner, 1e-12)
-        k = np.argmax(ratio, axis=1)
-        return np.left_shift(np.int64(1), k).astype(np.int64), ratio[np.arange(len(self)), k]
-
     def value_to_me(self, mask: Mask) -> np.ndarray:
         """What `mask` is worth to me, per deal."""
         return mask_total(mask, self.value_me)
+
+    def best_gives(self, count: np.ndarray | int) -> Mask:
+        """The `count` items with the best partner-value / own-cost ratio, per deal."""
+        count = np.broadcast_to(np.asarray(count, dtype=np.int64), (len(self),))
+        return items.best_gives(count, self.cost_me, self.value_partner)
+
+    def gives_matching(self, target: np.ndarray) -> Mask:
+        """The fewest best-ratio items whose value to the partner reaches `target` (none if target <= 0)."""
+        target = np.broadcast_to(np.asarray(target, dtype=np.float64), (len(self),))
+        return items.gives_matching(target, self.cost_me, self.value_partner)
+
+    def cheapest_give(self) -> Mask:
+        """The single item that costs me least: a small test give."""
+        return items.cheapest(self.cost_me)
+
+    def best_ask(self) -> tuple[Mask, np.ndarray]:
+        """The single item to ask for (best value to me per unit of the partner's cost), and that ratio."""
+        return items.best_asks(self.value_me, self.cost_partner)
 
     def expects_below_batna(
         self, planned_cost: np.ndarray | float = 0.0, expected: np.ndarray | None = None
@@ -215,7 +189,11 @@ class DealView:
 
     def draw(self, prob: float | np.ndarray) -> np.ndarray:
         """One Bernoulli draw per deal from the model's generator."""
-        return self.rng.random(len(self)) < prob
+        return self.uniform() < prob
+
+    def uniform(self) -> np.ndarray:
+        """One uniform draw in [0, 1) per deal from the model's generator (`draw` compares it)."""
+        return self.rng.random(len(self))
 
 
 def mask_bits(mask: Mask, n_items: int) -> np.ndarray:
@@ -225,32 +203,10 @@ def mask_bits(mask: Mask, n_items: int) -> np.ndarray:
     ) & 1 == 1
 
 
-def bits_to_mask(bits: np.ndarray) -> Mask:
-    """(D, K) booleans to an int64 bitmask per row."""
-    weights = np.left_shift(np.int64(1), np.arange(bits.shape[1], dtype=np.int64))
-    return (bits.astype(np.int64) * weights).sum(axis=1).astype(np.int64)
-
-
 def mask_total(mask: Mask, per_item: np.ndarray) -> np.ndarray:
     """Sum of `per_item[d, k]` over the items k in each row's mask."""
-    k_items = per_item.shape[1]
-    mask = np.asarray(mask, dtype=np.int64)
-    if k_items < 8:
-        # Item by item, in order (compiled): the sums numpy makes of fewer
-        # than 8 terms, which it adds one after another.
-        return _mask_total_few(mask, np.asarray(per_item, dtype=np.float64))
-    return (mask_bits(mask, k_items) * per_item).sum(axis=1)
-
-
-@numba.njit(cache=True)
-def _mask_total_few(mask: np.ndarray, per_item: np.ndarray) -> np.ndarray:
-    out = np.empty(len(mask))
-    for d in range(len(mask)):
-        total = per_item[d, 0] if mask[d] & 1 else 0.0
-        for k in range(1, per_item.shape[1]):
-            total += per_item[d, k] if (mask[d] >> k) & 1 else 0.0
-        out[d] = total
-    return out
+    mask = np.broadcast_to(np.asarray(mask, dtype=np.int64), (len(per_item),))
+    return items.totals(mask, np.asarray(per_item, dtype=np.float64))
 
 
 def mask_count(mask: Mask) -> np.ndarray:

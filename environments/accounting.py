@@ -11,9 +11,9 @@ loop is compiled (numba): it runs once per round over every deal.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from environments.compiled import compiled
 from environments.relationships import popcount
 
 # What a side of a deal adds to a counter.
@@ -78,7 +78,7 @@ def measures(counters: dict[str, int]) -> np.ndarray:
     return np.array(list(counters.values()), dtype=np.int64)
 
 
-@numba.njit(cache=True)
+@compiled
 def add_deals(
     totals, scratch, measure, who_a, who_b,
     give_a, give_b, walked, walked_a, walked_b, reneged, referral,

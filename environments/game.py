@@ -1,4 +1,4 @@
-"""The deal protocol and payoffs, vectorized over a batch of deals. No Mesa.
+"""The deal protocol and payoffs, one deal at a time in compiled loops. No Mesa.
 
 A deal has two sides, the initiator `a` and the responder `b`. Items moving
 from a side to the other are bitmasks (see `agents.strategy`). Payoffs of a
@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.strategy import Opening, Response, mask_total
+from agents import items
+from agents.items import best_gives_of, total_of
+from environments.compiled import compiled, inlined
 
 
 @dataclass
@@ -48,72 +50,180 @@ def flip(
     """Execution noise: with probability `prob` a give becomes no give, and no give becomes `fallback`."""
     if prob <= 0:
         return mask
-    flips = rng.random(len(mask)) < prob
-    return np.where(flips, np.where(mask != 0, 0, fallback), mask)
+    return _flips(mask, fallback, rng.random(len(mask)), prob)
+
+
+@inlined
+def _flipped(mask, fallback, uniform, prob):
+    """One give after execution noise (`uniform` is the deal's draw)."""
+    if uniform < prob:
+        return 0 if mask != 0 else fallback
+    return mask
+
+
+@compiled
+def _flips(mask, fallback, uniform, prob):
+    out = np.empty(len(mask), dtype=np.int64)
+    for i in range(len(mask)):
+        out[i] = _flipped(mask[i], fallback[i], uniform[i], prob)
+    return out
 
 
 def best_item(cost_giver: np.ndarray, value_receiver: np.ndarray) -> np.ndarray:
     """The single item with the best receiver-value / giver-cost ratio, as a mask."""
-    if cost_giver.shape[1] == 1:
-        return np.ones(len(cost_giver), dtype=np.int64)
-    k = np.argmax(value_receiver / np.maximum(cost_giver, 1e-12), axis=1)
-    return np.left_shift(np.int64(1), k).astype(np.int64)
+    return items.best_gives(np.ones(len(cost_giver), np.int64), cost_giver, value_receiver)
 
 
-def payoffs(
-    give_a: np.ndarray,
-    give_b: np.ndarray,
-    walked: np.ndarray,
-    walked_a: np.ndarray,
-    walked_b: np.ndarray,
-    reneged: np.ndarray,
-    surplus: float,
-    batna_a: np.ndarray,
-    batna_b: np.ndarray,
-    cost_a: np.ndarray,
-    cost_b: np.ndarray,
-    value_a: np.ndarray,
-    value_b: np.ndarray,
-) -> Outcome:
-    """Account a batch of deals: gives of walked deals are void; payoffs as the module says."""
-    give_a = np.where(walked, 0, give_a)
-    give_b = np.where(walked, 0, give_b)
-    c_a, c_b = mask_total(give_a, cost_a), mask_total(give_b, cost_b)
-    v_to_a, v_to_b = mask_total(give_b, value_a), mask_total(give_a, value_b)
-    half = surplus / 2
-    pay_a = np.where(walked, batna_a, half + v_to_a - c_a)
-    pay_b = np.where(walked, batna_b, half + v_to_b - c_b)
-    return Outcome(
-        walked,
-        walked_a,
-        walked_b,
-        give_a,
-        give_b,
-        reneged & ~walked,
-        c_a,
-        c_b,
-        v_to_a,
-        v_to_b,
-        pay_a,
-        pay_b,
-    )
+# ------------------------------------------------------------------ after the decisions, compiled
+#
+# Everything a round of deals does between the strategies' decisions and the
+# memory update, one deal at a time in one pass. Random draws are made by the
+# model beforehand, in the order they always had (`NO_DRAWS` where a draw is
+# not made), so a seed gives the same results as the array form this replaced.
+
+NO_DRAWS = np.empty(0)
+NO_FLAGS = np.empty(0, dtype=np.bool_)  # flags a protocol does not use
 
 
-def transfers_offer_response(
-    opening: Opening, response: Response
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The masks that move under `offer-response` (before the walk check), and where b reneged."""
-    cond = opening.conditional
-    took = response.accept | response.renege
-    give_a = np.where(cond & ~took, 0, opening.give)
-    kept_word = response.accept & ~response.renege
-    give_b = np.where(cond, np.where(kept_word, opening.ask, 0), response.give)
-    reneged = cond & response.renege & (opening.give != 0)
-    return give_a, give_b, reneged
+@inlined
+def _perceived(give, framed, values, recognition, misread, imagined):
+    """What the receiver (item values `values`) perceives of `give`; a misread sees `imagined` instead of nothing."""
+    if misread:
+        if give != 0:
+            return 0.0
+        true = total_of(imagined, values)
+    else:
+        true = total_of(give, values)
+    return true if framed else recognition * true
 
 
-def transfers_simultaneous(open_a: Opening, open_b: Opening) -> tuple[np.ndarray, np.ndarray]:
-    """The masks that move under `simultaneous`: a conditional give needs a give from the partner."""
-    give_a = np.where(open_a.conditional & (open_b.give == 0), 0, open_a.give)
-    give_b = np.where(open_b.conditional & (open_a.give == 0), 0, open_b.give)
-    return give_a, give_b
+@inlined
+def _reads_weakness(give, always, batna, weakness, half_surplus, uniform):
+    """Whether the receiver of `give` reads it as weakness: always (exploitative), or with P = weakness x BATNA / (S/2).
+
+    `weakness` is `weakness_sensitivity`; `uniform` is the deal's draw, or
+    1.0 where none is made (then only `always` counts).
+    """
+    p = min(max(weakness * (batna / max(half_surplus, 1e-12)), 0.0), 1.0)
+    return give != 0 and (always or uniform < p)
+
+
+@compiled
+def offer_received(
+    a, b, give, framed, cost, value, batna, always_weak,
+    misread_uniform, misread_prob, recognition, weak_uniform, weakness, half_surplus,
+):  # fmt: skip
+    """`offer-response`, before the answer: what the responder perceives of each opening give, and whether it reads it as weakness.
+
+    a, b: the initiators and responders; give, framed: the openings; cost,
+    value, batna: per negotiator; always_weak: per responder, reads every gift
+    as weakness. The draws: misreads (perception noise) and weakness, each
+    `NO_DRAWS` when not made.
+    """
+    d = len(a)
+    perceived = np.empty(d)
+    weak = np.empty(d, dtype=np.bool_)
+    for i in range(d):
+        misread = len(misread_uniform) > 0 and misread_uniform[i] < misread_prob
+        best = 0 if not misread else best_gives_of(1, cost[a[i]], value[b[i]])
+        perceived[i] = _perceived(give[i], framed[i], value[b[i]], recognition, misread, best)
+        u = weak_uniform[i] if len(weak_uniform) else 1.0
+        weak[i] = _reads_weakness(give[i], always_weak[i], batna[b[i]], weakness, half_surplus, u)
+    return perceived, weak
+
+
+@compiled
+def settle(
+    simultaneous, a, b, cost, value, batna, half_surplus,
+    give_a, conditional_a, framed_a, walk_a,
+    give_b, conditional_b, ask_a, framed_b, walk_b, accept_b, renege_b, offer_perceived,
+    flip_uniform, noise, misread_b_uniform, misread_a_uniform, misread_prob, recognition,
+    always_weak_a, always_weak_b, weak_b_offer, weak_a_uniform, weak_b_uniform, weakness,
+):  # fmt: skip
+    """What moves, what each side earns and perceives, per deal of a round; see the module docstring.
+
+    Side a's opening (give_a after its execution noise, conditional_a,
+    framed_a, walk_a, ask_a) and side b's answer: under `simultaneous` b's
+    opening (give_b after noise, conditional_b, framed_b, walk_b);
+    under `offer-response` b's response (give_b, accept_b, renege_b,
+    framed_b, walk_b), the value b perceived of the offer and whether it
+    read it as weakness (weak_b_offer); b's give then meets execution noise
+    here (flip_uniform). Draws, in the order the model makes them: b's
+    execution noise, b's then a's misreads, a's then (simultaneous) b's
+    weakness; `NO_DRAWS` when not made.
+
+    Returns (outcome arrays in `Outcome` order, seen_by_a, seen_by_b,
+    weak_a, weak_b, code): what each side perceived receiving (0 where
+    walked), whether each read the gift it received as weakness, and the
+    deal's outcome code (0 both gave, 1 one gave, 2 no gives, 3 walked).
+    """
+    d = len(a)
+    walked = np.empty(d, dtype=np.bool_)
+    reneged = np.zeros(d, dtype=np.bool_)
+    moved_a = np.empty(d, dtype=np.int64)
+    moved_b = np.empty(d, dtype=np.int64)
+    cost_a, cost_b = np.empty(d), np.empty(d)
+    value_to_a, value_to_b = np.empty(d), np.empty(d)
+    payoff_a, payoff_b = np.empty(d), np.empty(d)
+    seen_by_a, seen_by_b = np.zeros(d), np.zeros(d)
+    weak_a = np.zeros(d, dtype=np.bool_)
+    weak_b = weak_b_offer.copy() if not simultaneous else np.zeros(d, dtype=np.bool_)
+    code = np.empty(d, dtype=np.int64)
+    for i in range(d):
+        ai, bi = a[i], b[i]
+        # What moves.
+        if simultaneous:
+            # A conditional give needs a give from the partner in the same step.
+            gives_a = 0 if conditional_a[i] and give_b[i] == 0 else give_a[i]
+            gives_b = 0 if conditional_b[i] and give_a[i] == 0 else give_b[i]
+        else:
+            # A conditional offer moves a's give only if b took it, and the
+            # asked items only if b accepted and kept its word.
+            took = accept_b[i] or renege_b[i]
+            gives_a = 0 if conditional_a[i] and not took else give_a[i]
+            kept_word = accept_b[i] and not renege_b[i]
+            gives_b = (ask_a[i] if kept_word else 0) if conditional_a[i] else give_b[i]
+            if len(flip_uniform):
+                fallback = ask_a[i] if conditional_a[i] else best_gives_of(1, cost[bi], value[ai])
+                gives_b = _flipped(gives_b, fallback, flip_uniform[i], noise)
+            # A reneger is one whose partner's give moved and its own did not (after noise).
+            reneged[i] = conditional_a[i] and renege_b[i] and give_a[i] != 0 and gives_b == 0
+        # What each earns: gives of a walked deal are void; each side then has its BATNA.
+        walked[i] = walk_a[i] or walk_b[i]
+        if walked[i]:
+            gives_a, gives_b = 0, 0
+            reneged[i] = False
+        moved_a[i], moved_b[i] = gives_a, gives_b
+        cost_a[i], cost_b[i] = total_of(gives_a, cost[ai]), total_of(gives_b, cost[bi])
+        value_to_a[i], value_to_b[i] = total_of(gives_b, value[ai]), total_of(gives_a, value[bi])
+        if walked[i]:
+            payoff_a[i], payoff_b[i] = batna[ai], batna[bi]
+        else:
+            payoff_a[i] = half_surplus + value_to_a[i] - cost_a[i]
+            payoff_b[i] = half_surplus + value_to_b[i] - cost_b[i]
+        # What each perceives receiving (the responder keeps what it perceived when answering).
+        misread = len(misread_b_uniform) > 0 and misread_b_uniform[i] < misread_prob
+        best = 0 if not misread else best_gives_of(1, cost[ai], value[bi])
+        seen = _perceived(gives_a, framed_a[i], value[bi], recognition, misread, best)
+        if not simultaneous and gives_a == give_a[i]:
+            seen = offer_perceived[i]
+        seen_by_b[i] = 0.0 if walked[i] else seen
+        misread = len(misread_a_uniform) > 0 and misread_a_uniform[i] < misread_prob
+        best = 0 if not misread else best_gives_of(1, cost[bi], value[ai])
+        seen = _perceived(gives_b, framed_b[i], value[ai], recognition, misread, best)
+        seen_by_a[i] = 0.0 if walked[i] else seen
+        # A gift received can be read as weakness (b's, when answering, was read before).
+        u = weak_a_uniform[i] if len(weak_a_uniform) else 1.0
+        weak_a[i] = _reads_weakness(gives_b, always_weak_a[i], batna[ai], weakness, half_surplus, u)
+        if simultaneous:
+            u = weak_b_uniform[i] if len(weak_b_uniform) else 1.0
+            weak_b[i] = _reads_weakness(
+                gives_a, always_weak_b[i], batna[bi], weakness, half_surplus, u
+            )
+        gave = (gives_a != 0) + (gives_b != 0)
+        code[i] = 3 if walked[i] else (0 if gave == 2 else (1 if gave == 1 else 2))
+    outcome = (
+        walked, walk_a, walk_b, moved_a, moved_b, reneged, cost_a, cost_b,
+        value_to_a, value_to_b, payoff_a, payoff_b,
+    )  # fmt: skip
+    return outcome, seen_by_a, seen_by_b, weak_a, weak_b, code

@@ -14,7 +14,6 @@ fixed order, so a seed fixes the run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,6 @@ from agents.strategy import (
     Opening,
     Response,
     Strategy,
-    mask_total,
     resolve_strategy,
 )
 from environments import evolution, game
@@ -45,7 +43,7 @@ from environments.reputation import (
     move,
     reputation_sums,
 )
-from environments.valuations import draw_valuations, perceive
+from environments.valuations import draw_valuations
 
 _AGENT_MEASURES = measures(AGENT_COUNTERS)
 _STEP_MEASURES = measures(STEP_COUNTERS)
@@ -269,7 +267,7 @@ class ConcessionModel(mesa.Model):
         rel = self.relationships
         cfg = self.config
 
-        # (np.take of rows is several times faster than fancy indexing of a 2-D array.)
+        # (np.take is two to several times faster than fancy indexing.)
         def load(view: DealView, name: str) -> np.ndarray:
             if name == "cost_me":
                 return np.take(self.cost, view.me, axis=0)
@@ -280,16 +278,16 @@ class ConcessionModel(mesa.Model):
             if name == "value_partner":
                 return np.take(self.value, view.partner, axis=0)
             if name == "batna_me":
-                return self.batna[view.me]
+                return self.batna.take(view.me)
             # This side's flat index into the contact arrays, found once per view.
             flat = view.__dict__.get("_flat")
             if flat is None:
-                flat = view.__dict__["_flat"] = 2 * pair[view.rows] + side[view.rows]
+                flat = view.__dict__["_flat"] = 2 * pair.take(view.rows) + side.take(view.rows)
             if name == "partner_streak":
-                return rel.streak.reshape(-1)[flat ^ 1]
+                return rel.streak.reshape(-1).take(flat ^ 1)
             if name == "heard":
-                return rel.heard.reshape(-1)[flat] | rel.met.reshape(-1)[flat]
-            return getattr(rel, name).reshape(-1)[flat]
+                return rel.heard.reshape(-1).take(flat) | rel.met.reshape(-1).take(flat)
+            return getattr(rel, name).reshape(-1).take(flat)
 
         return DealView(
             me,
@@ -312,26 +310,20 @@ class ConcessionModel(mesa.Model):
         for s in present:
             strategy = self.strategies[s]
             if len(present) == 1:  # one strategy plays every deal: no split needed
-                rows, sub = slice(None), view
+                rows, sub = None, view
             else:
                 rows = np.flatnonzero(strat == s)
                 sub = view.subset(rows)
             decided = getattr(strategy, method)(sub)
             for name in vars(out):
-                getattr(out, name)[rows] = getattr(decided, name)
+                if rows is None:
+                    getattr(out, name)[:] = getattr(decided, name)
+                else:
+                    np.put(getattr(out, name), rows, getattr(decided, name))
 
-    def _perceive(
-        self, give: np.ndarray, framed: np.ndarray, values: np.ndarray, giver_best: Callable
-    ) -> np.ndarray:
-        """Perceived value of a give: framing, recognition, then perception noise (misread move)."""
-        deal = self.config.deal
-        true = mask_total(give, values)
-        seen = perceive(true, framed, deal.recognition)
-        if deal.perception_noise > 0:
-            misread = self.rng.random(len(give)) < deal.perception_noise
-            imagined = perceive(mask_total(giver_best(), values), framed, deal.recognition)
-            seen = np.where(misread, np.where(give != 0, 0.0, imagined), seen)
-        return seen
+    def _draws(self, made: bool, d: int) -> np.ndarray:
+        """One uniform draw per deal if `made`, else none (`game.NO_DRAWS`): the generator moves only when a rule draws."""
+        return self.rng.random(d) if made else game.NO_DRAWS
 
     def _play(
         self,
@@ -343,74 +335,71 @@ class ConcessionModel(mesa.Model):
     ) -> int:
         """Play one round of deals (each contact at most once); returns relationships ended."""
         cfg = self.config
-        deal = cfg.deal
+        deal, beh = cfg.deal, cfg.behaviour
         rel = self.relationships
         side_b = 1 - side_a
         d = len(a)
-        cost_a, cost_b = np.take(self.cost, a, axis=0), np.take(self.cost, b, axis=0)
-        value_a, value_b = np.take(self.value, a, axis=0), np.take(self.value, b, axis=0)
-        # Each side's single best give (for noise that turns "nothing" into a give), when needed.
-        best_a = _once(lambda: game.best_item(cost_a, value_b))
-        best_b = _once(lambda: game.best_item(cost_b, value_a))
-        noise = deal.noise
+        simultaneous = deal.protocol == "simultaneous"
+        noise, misread = deal.noise, deal.perception_noise
+        # Gifts are read as weakness at random only when some BATNA is positive.
+        weakness = beh.weakness_sensitivity
+        weak_draws = weakness > 0 and deal.batna.high > 0
+        always_weak_a = self._reads_weakness_always[self.strategy[a]]
+        always_weak_b = self._reads_weakness_always[self.strategy[b]]
 
         view_a = self._view(a, b, pair, side_a)
         opening = Opening.nothing(d)
         self._by_strategy(a, "open", view_a, opening)
         if noise > 0:
-            opening.give = game.flip(opening.give, best_a(), noise, self.rng)
+            # Each side's single best give: noise can turn "nothing" into it.
+            best_a = game.best_item(np.take(self.cost, a, axis=0), np.take(self.value, b, axis=0))
+            opening.give = game.flip(opening.give, best_a, noise, self.rng)
 
         view_b = self._view(b, a, pair, side_b)
-        if deal.protocol == "simultaneous":
-            opening_b = Opening.nothing(d)
-            self._by_strategy(b, "open", view_b, opening_b)
+        if simultaneous:
+            answer = Opening.nothing(d)
+            self._by_strategy(b, "open", view_b, answer)
             if noise > 0:
-                opening_b.give = game.flip(opening_b.give, best_b(), noise, self.rng)
-            give_a, give_b = game.transfers_simultaneous(opening, opening_b)
-            walked_a, walked_b = opening.walk, opening_b.walk
-            reneged = np.zeros(d, dtype=bool)
-            framed_b, one_time_b = opening_b.framed, opening_b.one_time
+                best_b = game.best_item(
+                    np.take(self.cost, b, axis=0), np.take(self.value, a, axis=0)
+                )
+                answer.give = game.flip(answer.give, best_b, noise, self.rng)
+            answer_conditional = answer.conditional
+            accept = renege = weak_b_offer = game.NO_FLAGS
+            offer_seen = flips = game.NO_DRAWS
         else:
             view_b.offer_give = opening.give
             view_b.offer_conditional = opening.conditional
             view_b.offer_ask = opening.ask
             view_b.offer_framed = opening.framed
-            view_b.offer_perceived = self._perceive(opening.give, opening.framed, value_b, best_a)
-            weak_b = self._reads_weakness(b, opening.give)
-            view_b.reads_weakness = weak_b
-            response = Response.nothing(d)
-            self._by_strategy(b, "respond", view_b, response)
-            give_a, give_b, reneged = game.transfers_offer_response(opening, response)
-            if noise > 0:
-                give_b = game.flip(
-                    give_b, np.where(opening.conditional, opening.ask, best_b()), noise, self.rng
-                )
-            # A reneger is one whose partner's give moved and its own did not (after noise).
-            reneged &= give_b == 0
-            walked_a, walked_b = opening.walk, response.walk
-            framed_b, one_time_b = response.framed, response.one_time
+            offer_seen, weak_b_offer = game.offer_received(
+                a, b, opening.give, opening.framed, self.cost, self.value, self.batna, always_weak_b,
+                self._draws(misread > 0, d), misread, deal.recognition,
+                self._draws(weak_draws, d), weakness, deal.surplus / 2,
+            )  # fmt: skip
+            view_b.offer_perceived, view_b.reads_weakness = offer_seen, weak_b_offer
+            answer = Response.nothing(d)
+            self._by_strategy(b, "respond", view_b, answer)
+            answer_conditional = game.NO_FLAGS
+            accept, renege = answer.accept, answer.renege
+            flips = self._draws(noise > 0, d)
 
-        walked = walked_a | walked_b
-        out = game.payoffs(
-            give_a, give_b, walked, walked_a, walked_b, reneged, deal.surplus,
-            self.batna[a], self.batna[b], cost_a, cost_b, value_a, value_b,
+        settled, seen_by_a, seen_by_b, weak_a, weak_b, code = game.settle(
+            simultaneous, a, b, self.cost, self.value, self.batna, deal.surplus / 2,
+            opening.give, opening.conditional, opening.framed, opening.walk,
+            answer.give, answer_conditional, opening.ask, answer.framed,
+            answer.walk, accept, renege, offer_seen,
+            flips, noise, self._draws(misread > 0, d), self._draws(misread > 0, d), misread,
+            deal.recognition, always_weak_a, always_weak_b, weak_b_offer,
+            self._draws(weak_draws, d), self._draws(weak_draws and simultaneous, d), weakness,
         )  # fmt: skip
-        closed = ~walked
-        seen_by_b = self._perceive(out.give_a, opening.framed, value_b, best_a)
-        if deal.protocol != "simultaneous":
-            # The responder remembers the gift as it perceived it when it answered.
-            seen_by_b = np.where(out.give_a == opening.give, view_b.offer_perceived, seen_by_b)
-        seen_by_b = np.where(closed, seen_by_b, 0.0)
-        seen_by_a = np.where(closed, self._perceive(out.give_b, framed_b, value_a, best_b), 0.0)
-        # A gift the initiator received (the answer, or a simultaneous give) can be read as weakness too.
-        weak_a = self._reads_weakness(a, out.give_b)
-        if deal.protocol == "simultaneous":
-            weak_b = self._reads_weakness(b, out.give_a)
+        out = game.Outcome(*settled)
+        closed = ~out.walked
 
         # Memory of both sides: precedent, satisfaction, streaks, demand, direct experience.
         satisfaction = self._remember(
             pair, side_a, closed, out.give_a, out.give_b, seen_by_a, seen_by_b,
-            out.cost_a, out.cost_b, one_time_b, opening.one_time, weak_a, weak_b,
+            out.cost_a, out.cost_b, answer.one_time, opening.one_time, weak_a, weak_b,
         )  # fmt: skip
         self._heard_of.append(
             (
@@ -427,8 +416,6 @@ class ConcessionModel(mesa.Model):
         rel.last_used[pair[closed]] = self.steps
 
         self._account(a, b, pair, out, counters)
-        gave = (out.give_a != 0).astype(np.int8) + (out.give_b != 0)
-        code = np.where(out.walked, 3, np.select([gave == 2, gave == 1], [0, 1], 2))
         self._last_deals.append(
             (a, b, pair, code, out.give_a, out.give_b, out.payoff_a, out.payoff_b)
         )
@@ -448,20 +435,6 @@ class ConcessionModel(mesa.Model):
                 self._adjacency = None
             return len(ends)
         return 0
-
-    def _reads_weakness(self, receiver: np.ndarray, give: np.ndarray) -> np.ndarray:
-        """Whether a receiver reads a gift as weakness: P = weakness_sensitivity x BATNA / (S/2).
-
-        Strategies marked `reads_gifts_as_weakness` (exploitative) read every gift so.
-        """
-        beh, deal = self.config.behaviour, self.config.deal
-        gift = give != 0
-        always = self._reads_weakness_always[self.strategy[receiver]]
-        if beh.weakness_sensitivity <= 0 or deal.batna.high <= 0:
-            return gift & always
-        strength = self.batna[receiver] / max(deal.surplus / 2, 1e-12)
-        p = np.clip(beh.weakness_sensitivity * strength, 0.0, 1.0)
-        return gift & (always | (self.rng.random(len(give)) < p))
 
     def _remember(
         self,
@@ -1015,18 +988,6 @@ def bernoulli_positions(total: int, q: float, rng: np.random.Generator) -> np.nd
         found.append(at)
         last = int(at[-1])
     return found[0] if len(found) == 1 else np.concatenate(found)
-
-
-def _once(make: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
-    """A function computing `make()` on its first call only."""
-    cache: list[np.ndarray] = []
-
-    def get() -> np.ndarray:
-        if not cache:
-            cache.append(make())
-        return cache[0]
-
-    return get
 
 
 def _none_nan(x: float | None) -> float:

@@ -56,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
+from environments.compiled import compiled
 from environments.config import ConfigError, NetworkConfig
 
 #: A complete graph of this many nodes already has about 2 * 10^8 edges.
@@ -800,12 +801,30 @@ def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndar
     The neighbours of node i are `neighbours[indptr[i]:indptr[i + 1]]`;
     `contact` gives, for each of those slots, the index of the contact in (u, v).
     """
-    ends = np.concatenate([u, v])
-    other = np.concatenate([v, u])
-    order = np.argsort(ends, kind="stable")
+    return _adjacency(n, u, v)
+
+
+@compiled
+def _adjacency(n, u, v):
+    # A counting sort of the contacts' ends (u's of every contact, then v's):
+    # each node's neighbours in the order a stable sort would give them,
+    # in time linear in the contacts (this is rebuilt whenever referrals
+    # change the contacts, most steps).
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
-    return indptr, other[order], order % max(len(u), 1)
+    for i in range(len(u)):
+        indptr[u[i] + 1] += 1
+        indptr[v[i] + 1] += 1
+    for node in range(n):
+        indptr[node + 1] += indptr[node]
+    fill = indptr[:-1].copy()
+    neighbours = np.empty(2 * len(u), dtype=u.dtype)
+    contact = np.empty(2 * len(u), dtype=np.int64)
+    for end, other in ((u, v), (v, u)):
+        for i in range(len(u)):
+            slot = fill[end[i]]
+            neighbours[slot], contact[slot] = other[i], i
+            fill[end[i]] += 1
+    return indptr, neighbours, contact
 
 
 def pick_other_contact(

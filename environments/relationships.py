@@ -16,8 +16,9 @@ relationship memory: they survive the relationship's end.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from environments.compiled import compiled, inlined
 
 MEMORY_FIELDS: dict[str, type] = {
     "met": bool,
@@ -156,13 +157,13 @@ class Relationships:
 _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio: spreads keys over the slots
 
 
-@numba.njit(cache=True)
+@inlined
 def _home(key, mask):
     """The first slot probed for `key` in a table of mask + 1 (a power of two, at most 2^32) slots."""
     return np.int64(((np.uint64(key) * _FIBONACCI) >> np.uint64(32)) & np.uint64(mask))
 
 
-@numba.njit(cache=True)
+@compiled
 def _index_add(index_key, index_pair, keys, pairs):
     mask = len(index_key) - 1
     for i in range(len(keys)):
@@ -173,7 +174,7 @@ def _index_add(index_key, index_pair, keys, pairs):
         index_pair[s] = pairs[i]
 
 
-@numba.njit(cache=True)
+@inlined
 def pair_of(index_key, index_pair, n, a, b):
     """Pair index of contact {a, b} in the hash index of `Relationships`, or -1 (one query)."""
     key = min(a, b) * n + max(a, b)
@@ -186,7 +187,7 @@ def pair_of(index_key, index_pair, n, a, b):
     return -1
 
 
-@numba.njit(cache=True)
+@compiled
 def _index_find(index_key, index_pair, n, a, b):
     out = np.empty(len(a), dtype=np.int64)
     for i in range(len(a)):
@@ -194,7 +195,7 @@ def _index_find(index_key, index_pair, n, a, b):
     return out
 
 
-@numba.njit(cache=True)
+@compiled
 def remember_deals(
     pair, side_a, closed, give_a, give_b, seen_a, seen_b, cost_a, cost_b,
     one_time_a, one_time_b, weak_a, weak_b,
@@ -237,7 +238,7 @@ def remember_deals(
     return satisfaction
 
 
-@numba.njit(cache=True)
+@inlined
 def _remember_one(
     f, gave, got, seen, cost, one_time, weak, partner_streak,
     expectation, streak, met, last_received, received_total, idle, demand, belief, heard,
@@ -275,11 +276,14 @@ def _remember_one(
     return satisfaction
 
 
-@numba.njit(cache=True)
+@inlined
 def popcount(mask: int) -> int:
-    """Number of items in a mask (compiled, one mask)."""
-    count = 0
-    while mask:
-        mask &= mask - 1
-        count += 1
-    return count
+    """Number of items in a mask (compiled, one mask; masks hold at most 32 items).
+
+    Counted by halves, quarters, bytes (the classic bit-parallel sum): a loop
+    over the set bits would branch at random from deal to deal.
+    """
+    x = mask - ((mask >> 1) & 0x5555555555555555)
+    x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333)
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0F
+    return (x * 0x0101010101010101) >> 56

@@ -26,9 +26,9 @@ differ for gossip, about deals between others.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from environments.compiled import compiled, inlined
 from environments.relationships import pair_of
 
 # ASSESSMENT[rule][gave, recipient_good] -> assessment of the actor
@@ -113,7 +113,7 @@ class HeardBeliefs:
         return self.target.nbytes + self.belief.nbytes + self.count.nbytes
 
 
-@numba.njit(cache=True)
+@inlined
 def _slot(target, count, h, t):
     """The slot of `h`'s memory holding `t`, or -1."""
     for k in range(count[h]):
@@ -122,13 +122,13 @@ def _slot(target, count, h, t):
     return -1
 
 
-@numba.njit(cache=True)
+@inlined
 def _heard_get(target, belief, count, h, t, initial):
     k = _slot(target, count, h, t)
     return belief[h, k] if k >= 0 else initial
 
 
-@numba.njit(cache=True)
+@inlined
 def _heard_tell(target, belief, count, h, t, value):
     k = _slot(target, count, h, t)
     if k < 0:
@@ -143,7 +143,7 @@ def _heard_tell(target, belief, count, h, t, value):
     belief[h, 0] = value
 
 
-@numba.njit(cache=True)
+@compiled
 def _find(target, count, holder, about):
     out = np.empty(len(holder), dtype=np.int64)
     for i in range(len(holder)):
@@ -151,13 +151,13 @@ def _find(target, count, holder, about):
     return out
 
 
-@numba.njit(cache=True)
+@compiled
 def _tell(target, belief, count, holder, about, values):
     for i in range(len(holder)):
         _heard_tell(target, belief, count, holder[i], about[i], values[i])
 
 
-@numba.njit(cache=True)
+@compiled
 def _pop(target, belief, count, holder, about, initial):
     out = np.full(len(holder), initial)
     for i in range(len(holder)):
@@ -172,7 +172,7 @@ def _pop(target, belief, count, holder, about, initial):
     return out
 
 
-@numba.njit(cache=True)
+@compiled
 def _forget(target, belief, count, gone):
     for h in range(len(count)):
         kept = 0
@@ -188,7 +188,7 @@ def _forget(target, belief, count, gone):
 # --------------------------------------------------------------------------- gossip
 
 
-@numba.njit(cache=True)
+@compiled
 def gossip_hearers(a, b, indptr, nbrs, contact, positions):
     """Who hears of which deal: the contacts at `positions` among the participants' contacts.
 
@@ -225,7 +225,7 @@ def gossip_hearers(a, b, indptr, nbrs, contact, positions):
     return hearer[:found], deal[:found], via[:found], from_a[:found]
 
 
-@numba.njit(cache=True)
+@compiled
 def hear_gossip(
     hearer, deal, via, from_a, a, b, seen_a, seen_b, table, rate,
     contact_belief, contact_heard, v, index_key, index_pair, n,
@@ -300,7 +300,7 @@ def hear_gossip(
                     _heard_tell(heard_target, heard_belief, heard_count, h, t, new[side, k])
 
 
-@numba.njit(cache=True)
+@compiled
 def reputation_sums(u, v, active, belief, size, heard_target, heard_belief, heard_count):
     """Per negotiator, the sum and the number of the beliefs others hold about it.
 

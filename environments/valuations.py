@@ -9,8 +9,8 @@ So the mean value / mean cost is exactly `asymmetry`, the paradox's lever;
 `dispersion` = 0 makes every item cost 1 and be worth `asymmetry`.
 Explicit items give every negotiator the same cost and value per item.
 
-What a receiver *perceives* depends on framing (`perceive`): a framed give
-is perceived at full value, an unframed one at `recognition` x value.
+What a receiver *perceives* depends on framing: a framed give is perceived
+at full value, an unframed one at `recognition` x value (`game._perceived`).
 """
 
 from __future__ import annotations
@@ -34,8 +34,3 @@ def draw_valuations(
     cost = np.exp(sigma * rng.standard_normal(shape) - sigma**2 / 2)
     value = cfg.asymmetry * np.exp(sigma * rng.standard_normal(shape) - sigma**2 / 2)
     return cost, value
-
-
-def perceive(true_value: np.ndarray, framed: np.ndarray, recognition: float) -> np.ndarray:
-    """Perceived value of a give: full when framed, `recognition` x value when not."""
-    return np.where(framed, true_value, recognition * true_value)

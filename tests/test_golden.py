@@ -29,7 +29,9 @@ GOLDEN = Path(__file__).parent / "golden"
 # initiator matching (rounds, several deals per step); `steps_edges` is W1's
 # shape (edges matching, offer-response) at a small N; `steps_simultaneous`
 # the simultaneous protocol (W5's shape) with weakness, a small heard-of
-# memory and death-birth newcomers.
+# memory and death-birth newcomers; `steps_many_items` offer-response with 12
+# items (totals of 8 or more items are summed as numpy sums them, pairwise),
+# gifts read as weakness at random, and every kind of noise.
 CONFIGS: dict[str, dict[str, Any]] = {
     "steps": {
         "population": {"n": 300},
@@ -69,6 +71,21 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "behaviour": {"weakness_sensitivity": 0.5},
         "reputation": {"gossip_prob": 0.3, "referral_prob": 0.05, "heard_capacity": 8},
         "evolution": {"rule": "death-birth", "update_every": 5, "mutation_rate": 0.01},
+    },
+    "steps_many_items": {
+        "population": {"n": 300},
+        "network": {"kind": "barabasi_albert", "m": 3},
+        "items": {"count": 12},
+        "deal": {
+            "protocol": "offer-response",
+            "matching": "edges",
+            "noise": 0.05,
+            "perception_noise": 0.05,
+            "continuation": 0.95,
+            "batna": {"low": 0.0, "high": 1.5},
+        },
+        "behaviour": {"weakness_sensitivity": 0.7},
+        "reputation": {"gossip_prob": 0.2, "referral_prob": 0.05, "perception_noise": 0.05},
     },
 }
 SEED = 20240611

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import Field
 
+from agents.items import best_gives_of, gives_matching_of, total_of
 from agents.strategy import DealView, Opening, Response, Strategy, StrategyParams, register
+from environments.compiled import compiled
 
 
 class ReciprocalParams(StrategyParams):
@@ -45,43 +46,74 @@ class Reciprocal(Strategy):
         "stochastic": "generosity",
     }
 
-    def _first_give_ok(self, view: DealView) -> np.ndarray:
-        if not self.params.discriminating:
-            return np.ones(len(view), dtype=bool)
-        return view.belief >= self.params.standing
-
-    def _walk(self, view: DealView, expected: np.ndarray | None = None) -> np.ndarray:
-        # Its own give is an investment it expects back, so it is left out of
-        # the comparison: it walks only when the deal itself is worth less
-        # than its outside option.
-        if not self.params.walks:
-            return np.zeros(len(view), dtype=bool)
-        return view.expects_below_batna(0.0, expected)
-
     def open(self, view: DealView) -> Opening:
+        p = self.params
         out = Opening.nothing(len(view))
-        target = view.last_received / (1.0 + view.demand)
-        matched = view.gives_matching(target)
-        forgive = (view.last_received <= 0) & view.draw(self.params.generosity)
-        first = ~view.met & self._first_give_ok(view)
-        one = view.best_gives(1)
-        out.give = np.where(first | forgive, one, np.where(view.met, matched, 0))
-        out.framed[:] = self.params.frames
-        out.walk = self._walk(view)
-        out.give[out.walk] = 0
+        _open(
+            out.give, out.walk, view.cost_me, view.value_partner, view.met, view.belief,
+            view.last_received, view.demand, view.expectation, view.batna_me, view.uniform(),
+            view.surplus / 2, p.generosity, p.discriminating, p.standing, p.walks,
+        )  # fmt: skip
+        out.framed[:] = p.frames
         return out
 
     def respond(self, view: DealView) -> Response:
+        p = self.params
         out = Response.nothing(len(view))
-        target = view.offer_perceived / (1.0 + view.demand)
-        unconditional = ~view.offer_conditional & ~view.reads_weakness
-        give = np.where(unconditional, view.gives_matching(target), 0)
-        forgive = unconditional & (view.offer_perceived <= 0) & view.draw(self.params.generosity)
-        out.give = np.where(forgive, view.best_gives(1), give)
-        good_standing = np.where(view.met, view.last_received > 0, self._first_give_ok(view))
-        fair = view.offer_perceived >= (1.0 + view.demand) * view.cost_of(view.offer_ask)
-        out.accept = view.offer_conditional & fair & good_standing & ~view.reads_weakness
-        out.walk = self._walk(
-            view, np.where(view.offer_conditional & ~out.accept, 0.0, view.offer_perceived)
-        )
+        _respond(
+            out.give, out.accept, out.walk, view.cost_me, view.value_partner, view.met,
+            view.belief, view.last_received, view.demand, view.batna_me, view.offer_conditional,
+            view.offer_ask, view.offer_perceived, view.reads_weakness, view.uniform(),
+            view.surplus / 2, p.generosity, p.discriminating, p.standing, p.walks,
+        )  # fmt: skip
         return out
+
+
+# One deal at a time, compiled; each line is the rule of the class docstring.
+
+
+@compiled
+def _open(
+    give, walk, cost_me, value_partner, met, belief, last_received, demand, expectation, batna,
+    uniform, half_surplus, generosity, discriminating, standing, walks,
+):  # fmt: skip
+    for d in range(len(give)):
+        first = not met[d] and (not discriminating or belief[d] >= standing)
+        forgive = last_received[d] <= 0 and uniform[d] < generosity
+        if first or forgive:
+            give[d] = best_gives_of(1, cost_me[d], value_partner[d])
+        elif met[d]:
+            target = last_received[d] / (1.0 + demand[d])
+            give[d] = gives_matching_of(target, cost_me[d], value_partner[d])
+        # Its own give is an investment it expects back, so it is left out of
+        # the comparison: it walks only when the deal itself is worth less
+        # than its outside option.
+        walk[d] = walks and half_surplus + expectation[d] - 0.0 < batna[d]
+        if walk[d]:
+            give[d] = 0
+
+
+@compiled
+def _respond(
+    give, accept, walk, cost_me, value_partner, met, belief, last_received, demand, batna,
+    conditional, ask, perceived, reads_weakness, uniform, half_surplus, generosity,
+    discriminating, standing, walks,
+):  # fmt: skip
+    for d in range(len(give)):
+        # A gift is answered in kind (value for perceived value, less by its
+        # demand), unless read as weakness.
+        unconditional = not conditional[d] and not reads_weakness[d]
+        forgive = unconditional and perceived[d] <= 0 and uniform[d] < generosity
+        if forgive:
+            give[d] = best_gives_of(1, cost_me[d], value_partner[d])
+        elif unconditional:
+            target = perceived[d] / (1.0 + demand[d])
+            give[d] = gives_matching_of(target, cost_me[d], value_partner[d])
+        if met[d]:
+            good_standing = last_received[d] > 0
+        else:
+            good_standing = not discriminating or belief[d] >= standing
+        fair = perceived[d] >= (1.0 + demand[d]) * total_of(ask[d], cost_me[d])
+        accept[d] = conditional[d] and fair and good_standing and not reads_weakness[d]
+        expected = 0.0 if conditional[d] and not accept[d] else perceived[d]
+        walk[d] = walks and half_surplus + expected - 0.0 < batna[d]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from agents.items import best_gives_of, best_of, cheapest_of, gives_matching_of, total_of
 from agents.strategy import DealView, Opening, Response, Strategy, StrategyParams, register
+from environments.compiled import compiled, inlined
 
 
 class StrategicParams(StrategyParams):
@@ -82,63 +84,159 @@ class Strategic(Strategy):
 
     def checklist(self, view: DealView) -> np.ndarray:
         """How many of the five checklist items hold, per deal."""
-        p = self.params
-        ratio = view.value_partner / np.maximum(view.cost_me, 1e-12)
-        _, ask_ratio = view.best_ask()
-        likely = (view.belief >= p.trust) | (view.last_received > 0)
-        return (
-            int(view.continuation >= p.repeat_min)
-            + (ratio.max(axis=1) >= p.ratio_min).astype(int)
-            + int(p.frames)
-            + (ask_ratio >= p.ratio_min).astype(int)
-            + likely.astype(int)
-        )
+        out = np.empty(len(view), dtype=np.int64)
+        _checklist(
+            out, view.cost_me, view.value_partner, view.value_me, view.cost_partner,
+            view.belief, view.last_received, view.continuation, self._settings(),
+        )  # fmt: skip
+        return out
 
-    def _gives(self, view: DealView) -> np.ndarray:
-        """The single item it would give now (0 = none)."""
+    def _settings(self) -> np.ndarray:
+        """The parameters as one float array, for the compiled loops (indexed by `_SETTINGS`)."""
         p = self.params
-        rested = (view.streak == 0) | (view.idle >= p.pause)
-        ok = (self.checklist(view) >= p.checklist_min) & (view.streak < p.patience) & rested
-        stranger = ~view.met & ~view.heard
-        item = np.where(stranger & p.tests_unknown, view.cheapest_give(), view.best_gives(1))
-        return np.where(ok, item, 0)
-
-    def _avoid(self, view: DealView) -> np.ndarray:
-        if not self.params.walks:
-            return np.zeros(len(view), dtype=bool)
-        return view.reneged | (view.belief < self.params.avoid_below)
+        return np.array([float(getattr(p, name)) for name in _SETTINGS])
 
     def open(self, view: DealView) -> Opening:
-        p = self.params
         out = Opening.nothing(len(view))
-        give = self._gives(view)
-        ask, ask_ratio = view.best_ask()
-        # After its own give went unreturned, it asks for a specific return.
-        ask_now = p.conditional & view.met & (view.streak > 0) & (ask_ratio >= p.ratio_min)
-        out.give = give
-        out.conditional = ask_now & (give != 0)
-        out.ask = np.where(out.conditional, ask, 0)
-        out.framed[:] = p.frames
-        out.one_time[:] = p.one_time
-        if p.walks:
-            out.walk = self._avoid(view) | view.expects_below_batna()
-            out.give[out.walk] = 0
-            out.conditional &= ~out.walk
+        _open(
+            out.give, out.conditional, out.ask, out.walk, *self._memory(view),
+            view.expectation, view.surplus / 2, view.continuation, self._settings(),
+        )  # fmt: skip
+        out.framed[:] = self.params.frames
+        out.one_time[:] = self.params.one_time
         return out
 
     def respond(self, view: DealView) -> Response:
         out = Response.nothing(len(view))
-        gift = ~view.offer_conditional & (view.offer_perceived > 0)
-        match = view.gives_matching(view.offer_perceived / (1.0 + view.demand))
-        own = np.where(view.offer_conditional, 0, self._gives(view))
-        # A gift is answered in kind, unless read as weakness (then nothing);
-        # with no gift in front of it, it gives by its own checklist.
-        out.give = np.where(gift, np.where(view.reads_weakness, 0, match), own)
-        fair = view.offer_perceived >= (1.0 + view.demand) * view.cost_of(view.offer_ask)
-        out.accept = view.offer_conditional & fair & ~view.reads_weakness
+        _respond(
+            out.give, out.accept, out.walk, *self._memory(view), view.offer_conditional,
+            view.offer_ask, view.offer_perceived, view.reads_weakness, view.surplus / 2,
+            view.continuation, self._settings(),
+        )  # fmt: skip
         out.framed[:] = self.params.frames
         out.one_time[:] = self.params.one_time
-        if self.params.walks:
-            expected = np.where(view.offer_conditional & ~out.accept, 0.0, view.offer_perceived)
-            out.walk = self._avoid(view) | view.expects_below_batna(0.0, expected)
         return out
+
+    @staticmethod
+    def _memory(view: DealView) -> tuple[np.ndarray, ...]:
+        """What both its moves read: the items' costs and values, its memory of the partner, its BATNA."""
+        return (
+            view.cost_me, view.value_partner, view.value_me, view.cost_partner, view.met,
+            view.heard, view.belief, view.last_received, view.streak, view.idle, view.reneged,
+            view.demand, view.batna_me,
+        )  # fmt: skip
+
+
+# The parameters the compiled loops read, in the order of `Strategic._settings`.
+_SETTINGS = (
+    "checklist_min", "patience", "pause", "ratio_min", "repeat_min", "trust", "frames",
+    "conditional", "tests_unknown", "avoid_below", "walks",
+)  # fmt: skip
+(
+    CHECKLIST_MIN, PATIENCE, PAUSE, RATIO_MIN, REPEAT_MIN, TRUST, FRAMES,
+    CONDITIONAL, TESTS_UNKNOWN, AVOID_BELOW, WALKS,
+) = range(len(_SETTINGS))  # fmt: skip
+
+
+# One deal at a time, compiled; each rule is the class docstring's.
+
+
+@inlined
+def _points(cost_me, value_partner, value_me, cost_partner, belief, last_received, continuation, p):
+    """The checklist's count for one deal."""
+    ratio_min = p[RATIO_MIN]
+    give_ratio = best_of(value_partner, cost_me)[1]
+    ask_ratio = best_of(value_me, cost_partner)[1]
+    likely = belief >= p[TRUST] or last_received > 0
+    return (
+        int(continuation >= p[REPEAT_MIN])
+        + int(give_ratio >= ratio_min)
+        + int(p[FRAMES])
+        + int(ask_ratio >= ratio_min)
+        + int(likely)
+    )
+
+
+@compiled
+def _checklist(out, cost_me, value_partner, value_me, cost_partner, belief, last_received, continuation, p):  # fmt: skip
+    for d in range(len(out)):
+        out[d] = _points(
+            cost_me[d], value_partner[d], value_me[d], cost_partner[d], belief[d],
+            last_received[d], continuation, p,
+        )  # fmt: skip
+
+
+@inlined
+def _own_give(
+    cost_me, value_partner, value_me, cost_partner, met, heard, belief, last_received, streak,
+    idle, continuation, p,
+):  # fmt: skip
+    """The single item it would give now by its own checklist (0 = none)."""
+    rested = streak == 0 or idle >= p[PAUSE]
+    if streak >= p[PATIENCE] or not rested:
+        return 0
+    points = _points(
+        cost_me, value_partner, value_me, cost_partner, belief, last_received, continuation, p
+    )
+    if points < p[CHECKLIST_MIN]:
+        return 0
+    if not met and not heard and p[TESTS_UNKNOWN]:
+        return cheapest_of(cost_me)  # a stranger is tested with a small give
+    return best_gives_of(1, cost_me, value_partner)
+
+
+@inlined
+def _avoids(reneged, belief, p):
+    """It walks away from partners who reneged on it or whose reputation is too low."""
+    return p[WALKS] and (reneged or belief < p[AVOID_BELOW])
+
+
+@compiled
+def _open(
+    give, conditional, ask, walk, cost_me, value_partner, value_me, cost_partner, met, heard,
+    belief, last_received, streak, idle, reneged, demand, batna, expectation, half_surplus,
+    continuation, p,
+):  # fmt: skip
+    for d in range(len(give)):
+        give[d] = _own_give(
+            cost_me[d], value_partner[d], value_me[d], cost_partner[d], met[d], heard[d],
+            belief[d], last_received[d], streak[d], idle[d], continuation, p,
+        )  # fmt: skip
+        k, ask_ratio = best_of(value_me[d], cost_partner[d])
+        # After its own give went unreturned, it asks for a specific return.
+        ask_now = p[CONDITIONAL] and met[d] and streak[d] > 0 and ask_ratio >= p[RATIO_MIN]
+        conditional[d] = ask_now and give[d] != 0
+        if conditional[d]:
+            ask[d] = 1 << k
+        walk[d] = _avoids(reneged[d], belief[d], p) or (
+            p[WALKS] and half_surplus + expectation[d] - 0.0 < batna[d]
+        )
+        if walk[d]:
+            give[d] = 0
+            conditional[d] = False
+
+
+@compiled
+def _respond(
+    give, accept, walk, cost_me, value_partner, value_me, cost_partner, met, heard, belief,
+    last_received, streak, idle, reneged, demand, batna, conditional, ask, perceived,
+    reads_weakness, half_surplus, continuation, p,
+):  # fmt: skip
+    for d in range(len(give)):
+        # A gift is answered in kind, unless read as weakness (then nothing);
+        # with no gift in front of it, it gives by its own checklist.
+        if not conditional[d] and perceived[d] > 0:
+            if not reads_weakness[d]:
+                target = perceived[d] / (1.0 + demand[d])
+                give[d] = gives_matching_of(target, cost_me[d], value_partner[d])
+        elif not conditional[d]:
+            give[d] = _own_give(
+                cost_me[d], value_partner[d], value_me[d], cost_partner[d], met[d], heard[d],
+                belief[d], last_received[d], streak[d], idle[d], continuation, p,
+            )  # fmt: skip
+        fair = perceived[d] >= (1.0 + demand[d]) * total_of(ask[d], cost_me[d])
+        accept[d] = conditional[d] and fair and not reads_weakness[d]
+        expected = 0.0 if conditional[d] and not accept[d] else perceived[d]
+        walk[d] = _avoids(reneged[d], belief[d], p) or (
+            p[WALKS] and half_surplus + expected - 0.0 < batna[d]
+        )

@@ -56,3 +56,24 @@ def test_spare_capacity_starts_empty_and_beliefs_at_the_initial_belief():
     idx = rel.add(np.array([5]), np.array([4]), origin=ORIGIN_REFERRAL, step=3)
     assert idx.tolist() == [2] and (rel.u[2], rel.v[2]) == (4, 5)
     assert rel.find(np.array([4, 0, 6]), np.array([5, 1, 7])).tolist() == [2, 0, -1]
+
+
+def test_adjacency_lists_each_nodes_contacts_in_contact_order():
+    # The counting sort must give what a stable argsort of the contacts'
+    # ends gave (gossip and referrals draw from these lists by position).
+    from environments.network import adjacency
+
+    rng = np.random.default_rng(3)
+    for n, m in [(1, 0), (7, 5), (50, 400), (1000, 3000)]:
+        u, v = rng.integers(0, n, m), rng.integers(0, n, m)
+        indptr, neighbours, contact = adjacency(n, u, v)
+        order = np.argsort(np.concatenate([u, v]), kind="stable")
+        assert np.array_equal(indptr, np.r_[0, np.cumsum(np.bincount(np.r_[u, v], minlength=n))])
+        assert np.array_equal(neighbours, np.concatenate([v, u])[order])
+        assert np.array_equal(contact, order % max(m, 1))
+        for node in range(min(n, 20)):
+            listed = neighbours[indptr[node] : indptr[node + 1]]
+            expected = [v[i] for i in range(m) if u[i] == node] + [
+                u[i] for i in range(m) if v[i] == node
+            ]
+            assert list(listed) == expected
