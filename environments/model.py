@@ -310,16 +310,13 @@ class ConcessionModel(mesa.Model):
         for s in present:
             strategy = self.strategies[s]
             if len(present) == 1:  # one strategy plays every deal: no split needed
-                rows, sub = None, view
+                rows, sub = slice(None), view
             else:
                 rows = np.flatnonzero(strat == s)
                 sub = view.subset(rows)
             decided = getattr(strategy, method)(sub)
             for name in vars(out):
-                if rows is None:
-                    getattr(out, name)[:] = getattr(decided, name)
-                else:
-                    np.put(getattr(out, name), rows, getattr(decided, name))
+                getattr(out, name)[rows] = getattr(decided, name)
 
     def _draws(self, made: bool, d: int) -> np.ndarray:
         """One uniform draw per deal if `made`, else none (`game.NO_DRAWS`): the generator moves only when a rule draws."""
@@ -412,7 +409,6 @@ class ConcessionModel(mesa.Model):
             )
         )
         rel.reneged[pair[out.reneged], side_a[out.reneged]] = True
-        rel.deals[pair] += 1
         rel.last_used[pair[closed]] = self.steps
 
         self._account(a, b, pair, out, counters)
@@ -454,7 +450,7 @@ class ConcessionModel(mesa.Model):
     ) -> np.ndarray:
         """Update the memory of both sides of a round's deals.
 
-        Only closed deals change memory: precedent (the expectation moves
+        Every deal is counted on its contact; only closed deals change memory: precedent (the expectation moves
         toward what was received, less for a gift framed as a one-time
         exception), satisfaction (perceived value against the expectation,
         losses weighted), streaks, demand (raised by over-giving and by gifts
@@ -469,6 +465,7 @@ class ConcessionModel(mesa.Model):
             rel.expectation.reshape(-1), rel.streak.reshape(-1), rel.met.reshape(-1),
             rel.last_received.reshape(-1), rel.received_total.reshape(-1), rel.idle.reshape(-1),
             rel.demand.reshape(-1), rel.belief.reshape(-1), rel.heard.reshape(-1),
+            rel.deals.reshape(-1),
             beh.reciprocity_norm, beh.loss_aversion, beh.expectation_rate, beh.exception_weight,
             beh.desperation_threshold, self.config.reputation.belief_rate,
         )  # fmt: skip

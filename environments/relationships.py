@@ -123,8 +123,9 @@ class Relationships:
 
     def clear_memory(self, pair: np.ndarray) -> None:
         """End relationships: both sides forget their memory (beliefs stay)."""
+        both = np.concatenate([2 * pair, 2 * pair + 1])  # flat: far faster than rows of 2-D arrays
         for name, dtype in MEMORY_FIELDS.items():
-            getattr(self, name)[pair] = dtype(0)
+            getattr(self, name).reshape(-1)[both] = dtype(0)
 
     def renew(self, who: np.ndarray) -> None:
         """`who` are newcomers in old places: every contact of theirs starts afresh on both sides.
@@ -199,11 +200,11 @@ def _index_find(index_key, index_pair, n, a, b):
 def remember_deals(
     pair, side_a, closed, give_a, give_b, seen_a, seen_b, cost_a, cost_b,
     one_time_a, one_time_b, weak_a, weak_b,
-    expectation, streak, met, last_received, received_total, idle, demand, belief, heard,
+    expectation, streak, met, last_received, received_total, idle, demand, belief, heard, deals,
     reciprocity_norm, loss_aversion, expectation_rate, exception_weight,
     desperation_threshold, belief_rate,
 ):  # fmt: skip
-    """Update both sides' memory of a round's closed deals; returns each side's satisfaction.
+    """Update both sides' memory of a round's deals; returns each side's satisfaction.
 
     Per deal (each contact at most once in a round): its contact, the side
     of it that is deal side a, whether the deal closed (only closed deals
@@ -211,10 +212,14 @@ def remember_deals(
     gave, the value each perceived receiving, the cost each gave, whether
     the gift each received was framed as a one-time exception, whether each
     read the gift it received as weakness. The memory arrays are the
-    flattened `Relationships` fields (index 2 x pair + side). Returns
+    flattened `Relationships` fields (index 2 x pair + side); every deal,
+    closed or not, is counted in `deals` on both sides. Returns
     satisfaction[0] for side a, satisfaction[1] for side b.
     """
     d = len(pair)
+    for i in range(d):
+        deals[2 * pair[i]] += 1
+        deals[2 * pair[i] + 1] += 1
     # Each side reads the partner's streak as it was before this round.
     partner_streak = np.empty((2, d), dtype=streak.dtype)
     for i in range(d):
