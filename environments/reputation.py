@@ -116,6 +116,14 @@ class HeardBeliefs:
 @inlined
 def _slot(target, count, h, t):
     """The slot of `h`'s memory holding `t`, or -1."""
+    # Most stories are about someone not remembered: a count of matches over
+    # the whole row (a loop without an early exit, which the compiler turns
+    # into vector compares) settles those at once; only a match is searched for.
+    matches = 0
+    for k in range(count[h]):
+        matches += target[h, k] == t
+    if matches == 0:
+        return -1
     for k in range(count[h]):
         if target[h, k] == t:
             return k
