@@ -11,15 +11,15 @@ calling a helper from another file (the strategies call agents/items.py)
 would keep running the old helper after that file changed. The cache
 therefore lives in a folder named by a hash of every source file of
 `agents/` and `environments/`: any edit starts a fresh cache (compiling every
-loop takes about 8 seconds, once; `python -m environments.warmup` does it).
-The folder is under `NUMBA_CACHE_DIR` when that is set, else `.numba-cache`
-next to these packages.
+loop takes about 20 seconds, once; `python -m environments.warmup` does it).
+See `cache_dir` for where the folder is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import numba
@@ -38,9 +38,26 @@ def _code_hash() -> str:
 
 
 def cache_dir() -> Path:
-    """Where this version of the code keeps its compiled loops."""
-    base = os.environ.get("NUMBA_CACHE_DIR") or _ROOT / ".numba-cache"
-    return Path(base) / f"concession-lab-{_code_hash()}"
+    """Where this version of the code keeps its compiled loops (made if missing).
+
+    Under `NUMBA_CACHE_DIR` when set, else `.numba-cache` next to the
+    packages, else (an install without write access there) the user's cache
+    folder. Folders left by earlier versions of the code are removed.
+    """
+    name = f"concession-lab-{_code_hash()}"
+    bases = [Path(os.environ["NUMBA_CACHE_DIR"])] if os.environ.get("NUMBA_CACHE_DIR") else []
+    bases += [_ROOT / ".numba-cache", Path.home() / ".cache" / "concession-lab"]
+    for base in bases:
+        try:
+            (base / name).mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(base / name, os.W_OK):
+            for old in base.glob("concession-lab-*"):
+                if old.name != name:
+                    shutil.rmtree(old, ignore_errors=True)
+            return base / name
+    return bases[-1] / name  # numba then compiles without caching, and says so
 
 
 # Read by numba when a cached function is defined: set before any is.

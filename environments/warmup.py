@@ -1,7 +1,7 @@
 """Compile the step's loops once, ahead of the first real run.
 
-The model's inner loops are compiled by numba on first use (about 7 seconds
-for all of them) and cached on disk next to the code, so later processes
+The model's inner loops are compiled by numba on first use (about 20 seconds
+for all of them) and cached on disk (environments/compiled.py), so later processes
 load them in a fraction of a second. `make` runs this once after installing,
 so that the first run, every worker of the first sweep and the first
 dashboard start at full speed instead of each compiling the same loops.
