@@ -450,11 +450,12 @@ class ConcessionModel(mesa.Model):
     ) -> np.ndarray:
         """Update the memory of both sides of a round's deals.
 
-        Every deal is counted on its contact; only closed deals change memory: precedent (the expectation moves
-        toward what was received, less for a gift framed as a one-time
-        exception), satisfaction (perceived value against the expectation,
-        losses weighted), streaks, demand (raised by over-giving and by gifts
-        read as weakness), direct experience. Returns each side's
+        Every deal is counted on its contact; only closed deals change
+        memory: precedent (the expectation moves toward what was received,
+        less for a gift framed as a one-time exception), satisfaction
+        (perceived value against the expectation, losses weighted), streaks,
+        demand (raised by over-giving and by gifts read as weakness), direct
+        experience. Returns each side's
         satisfaction (row 0 side a, row 1 side b; 0 where walked). The loop
         is compiled: `relationships.remember_deals`.
         """
@@ -574,7 +575,7 @@ class ConcessionModel(mesa.Model):
         rel, heard = self.relationships, self.heard
         hear_gossip(
             hearer, d, via, from_a, a, b, seen_a, seen_b, ASSESSMENT[rep.assessment], rep.belief_rate,
-            rel.belief.reshape(-1), rel.heard.reshape(-1), rel.v, rel.index_key, rel.index_pair, self.n,
+            rel.belief.reshape(-1), rel.heard.reshape(-1), rel.index, self.n,
             heard.target, heard.belief, heard.count, heard.initial,
         )  # fmt: skip
         return len(hearer)

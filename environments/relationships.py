@@ -43,9 +43,9 @@ class Relationships:
         self.initial_belief = initial_belief
         self.size = 0
         self._alloc(max(16, 2 * len(edges)))
-        # A hash index of the pairs by key u * n + v (open addressing), for lookups.
-        self.index_key = np.full(0, -1, dtype=np.int64)
-        self.index_pair = np.full(0, -1, dtype=np.int64)
+        # A hash index of the pairs (open addressing), for lookups: a slot is
+        # (key u * n + v, pair), side by side so that a probe reads one place.
+        self.index = np.full((0, 2), -1, dtype=np.int64)
         self.add(edges[:, 0], edges[:, 1], origin=ORIGIN_GRAPH, step=0)
 
     def _alloc(self, cap: int) -> None:
@@ -99,23 +99,22 @@ class Relationships:
         if belief is not None:
             self.belief[idx] = belief
         self.size += k
-        if 2 * self.size > len(self.index_pair):
+        if 2 * self.size > len(self.index):
             self._reindex()
         else:
-            _index_add(self.index_key, self.index_pair, lo * self.n + hi, idx)
+            _index_add(self.index, lo * self.n + hi, idx)
         return idx
 
     def _reindex(self) -> None:
         """(Re)build the hash index of the pairs, at most half full."""
         slots = 1 << max(4, int(2 * self.size - 1).bit_length())
-        self.index_key = np.full(slots, -1, dtype=np.int64)
-        self.index_pair = np.full(slots, -1, dtype=np.int64)
+        self.index = np.full((slots, 2), -1, dtype=np.int64)
         keys = self.u[: self.size] * self.n + self.v[: self.size]
-        _index_add(self.index_key, self.index_pair, keys, np.arange(self.size))
+        _index_add(self.index, keys, np.arange(self.size))
 
     def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Pair index of contact {a, b}, or -1 where they are not contacts."""
-        return _index_find(self.index_key, self.index_pair, self.n, a, b)
+        return _index_find(self.index, self.n, a, b)
 
     def side_of(self, pair: np.ndarray, who: np.ndarray) -> np.ndarray:
         """0 where `who` is the pair's u, 1 where it is v."""
@@ -165,34 +164,33 @@ def _home(key, mask):
 
 
 @compiled
-def _index_add(index_key, index_pair, keys, pairs):
-    mask = len(index_key) - 1
+def _index_add(index, keys, pairs):
+    mask = len(index) - 1
     for i in range(len(keys)):
         s = _home(keys[i], mask)
-        while index_key[s] != -1:
+        while index[s, 0] != -1:
             s = (s + 1) & mask
-        index_key[s] = keys[i]
-        index_pair[s] = pairs[i]
+        index[s, 0], index[s, 1] = keys[i], pairs[i]
 
 
 @inlined
-def pair_of(index_key, index_pair, n, a, b):
+def pair_of(index, n, a, b):
     """Pair index of contact {a, b} in the hash index of `Relationships`, or -1 (one query)."""
     key = min(a, b) * n + max(a, b)
-    mask = len(index_key) - 1
+    mask = len(index) - 1
     s = _home(key, mask)
-    while index_key[s] != -1:
-        if index_key[s] == key:
-            return index_pair[s]
+    while index[s, 0] != -1:
+        if index[s, 0] == key:
+            return index[s, 1]
         s = (s + 1) & mask
     return -1
 
 
 @compiled
-def _index_find(index_key, index_pair, n, a, b):
+def _index_find(index, n, a, b):
     out = np.empty(len(a), dtype=np.int64)
     for i in range(len(a)):
-        out[i] = pair_of(index_key, index_pair, n, a[i], b[i])
+        out[i] = pair_of(index, n, a[i], b[i])
     return out
 
 
