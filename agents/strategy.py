@@ -11,9 +11,11 @@ A strategy decides, for a batch of deals at once, what a negotiator does:
 
 Items are sets encoded as bitmasks (bit k set = item k), so a batch of
 decisions is a handful of integer arrays. Built-in strategies are written in
-this batch form. A researcher's strategy can instead be written per deal, in
-plain Python, by subclassing `DealStrategy` and implementing
-`decide(deal) -> Action`; the adapter loops over the batch (slower, correct).
+this batch form (three of them loop over the batch in compiled code; the item
+choices they share with `DealView`'s helpers are in `agents.items`). A
+researcher's strategy can instead be written per deal, in plain Python, by
+subclassing `DealStrategy` and implementing `decide(deal) -> Action`; the
+adapter loops over the batch (slower, correct).
 
 Register a strategy with `@register("name")`; a configuration can also name
 any class as `package.module:ClassName`.

@@ -169,6 +169,10 @@ def main() -> None:
         return
     plan = QUICK if args.quick else FULL
     print(machine_line())
+    # Load the compiled loops before timing (the first model of a process pays for it).
+    print("warming up (not counted):")
+    for reputation in VARIANTS.values():
+        measure(300, 2, 3, reputation)
     data: dict = {k: plan[k] for k in ("size_steps", "m_n", "m_steps", "steps_n")}
     data.update(by_n={}, by_m={}, by_steps={})
     for variant, reputation in VARIANTS.items():
