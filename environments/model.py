@@ -575,7 +575,7 @@ class ConcessionModel(mesa.Model):
         rel, heard = self.relationships, self.heard
         hear_gossip(
             hearer, d, via, from_a, a, b, seen_a, seen_b, ASSESSMENT[rep.assessment], rep.belief_rate,
-            rel.belief.reshape(-1), rel.heard.reshape(-1), rel.index, self.n,
+            rel.belief.reshape(-1), rel.heard.reshape(-1), rel.index, rel.contact_bits, self.n,
             heard.target, heard.belief, heard.count, heard.initial,
         )  # fmt: skip
         return len(hearer)

@@ -46,6 +46,10 @@ class Relationships:
         # A hash index of the pairs (open addressing), for lookups: a slot is
         # (key u * n + v, pair), side by side so that a probe reads one place.
         self.index = np.full((0, 2), -1, dtype=np.int64)
+        # Per negotiator, one bit (of 64, by hash) for each negotiator it has
+        # ever had as a contact: most lookups are of non-contacts, and a clear
+        # bit answers them without probing the index.
+        self.contact_bits = np.zeros(n, dtype=np.uint64)
         self.add(edges[:, 0], edges[:, 1], origin=ORIGIN_GRAPH, step=0)
 
     def _alloc(self, cap: int) -> None:
@@ -99,6 +103,7 @@ class Relationships:
         if belief is not None:
             self.belief[idx] = belief
         self.size += k
+        _mark_contacts(self.contact_bits, lo, hi)
         if 2 * self.size > len(self.index):
             self._reindex()
         else:
@@ -114,7 +119,7 @@ class Relationships:
 
     def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Pair index of contact {a, b}, or -1 where they are not contacts."""
-        return _index_find(self.index, self.n, a, b)
+        return _index_find(self.index, self.contact_bits, self.n, a, b)
 
     def side_of(self, pair: np.ndarray, who: np.ndarray) -> np.ndarray:
         """0 where `who` is the pair's u, 1 where it is v."""
@@ -174,8 +179,23 @@ def _index_add(index, keys, pairs):
 
 
 @inlined
-def pair_of(index, n, a, b):
+def _bit(x):
+    """The bit standing for negotiator x in `Relationships.contact_bits` (the hash's top 6 bits)."""
+    return np.uint64(1) << ((np.uint64(x) * _FIBONACCI) >> np.uint64(58))
+
+
+@compiled
+def _mark_contacts(bits, lo, hi):
+    for i in range(len(lo)):
+        bits[lo[i]] |= _bit(hi[i])
+        bits[hi[i]] |= _bit(lo[i])
+
+
+@inlined
+def pair_of(index, bits, n, a, b):
     """Pair index of contact {a, b} in the hash index of `Relationships`, or -1 (one query)."""
+    if bits[a] & _bit(b) == 0:  # never contacts
+        return -1
     key = min(a, b) * n + max(a, b)
     mask = len(index) - 1
     s = _home(key, mask)
@@ -187,10 +207,10 @@ def pair_of(index, n, a, b):
 
 
 @compiled
-def _index_find(index, n, a, b):
+def _index_find(index, bits, n, a, b):
     out = np.empty(len(a), dtype=np.int64)
     for i in range(len(a)):
-        out[i] = pair_of(index, n, a[i], b[i])
+        out[i] = pair_of(index, bits, n, a[i], b[i])
     return out
 
 

@@ -236,7 +236,7 @@ def gossip_hearers(a, b, indptr, nbrs, contact, positions):
 @compiled
 def hear_gossip(
     hearer, deal, via, from_a, a, b, seen_a, seen_b, table, rate,
-    contact_belief, contact_heard, index, n,
+    contact_belief, contact_heard, index, contact_bits, n,
     heard_target, heard_belief, heard_count, initial,
 ):  # fmt: skip
     """Each hearer assesses both participants of the deal it heard of and moves its beliefs.
@@ -248,9 +248,9 @@ def hear_gossip(
     Every standing is read before any is written (a step's stories are heard
     at once). Beliefs about contacts are written on the contact arrays
     (`contact_belief`, `contact_heard`: the flattened `Relationships.belief`
-    and `.heard`; `index` is their hash index, `Relationships.index`),
-    others told to the heard-of memory: the stories about side a first,
-    then those about side b, each in order.
+    and `.heard`; `index` and `contact_bits` are `Relationships.index` and
+    `.contact_bits`, to find contacts), others told to the heard-of memory:
+    the stories about side a first, then those about side b, each in order.
 
     A hearer's stories read and write only its own beliefs, so the hearings
     are taken hearer by hearer (grouped by a stable counting sort): each
@@ -283,7 +283,7 @@ def hear_gossip(
             # side 1 is its larger negotiator: u < v.)
             teller, other = (ai, bi) if from_a[i] else (bi, ai)
             f_via = 2 * via[i] + (1 if h > teller else 0)
-            pair = pair_of(index, n, h, other)
+            pair = pair_of(index, contact_bits, n, h, other)
             f_other = -1 if pair < 0 else 2 * pair + (1 if h > other else 0)
             f_a, f_b = (f_via, f_other) if from_a[i] else (f_other, f_via)
             if f_a >= 0:
