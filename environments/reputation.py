@@ -266,26 +266,32 @@ def hear_gossip(
     for h in range(n):
         largest = max(largest, start[h + 1])
         start[h + 1] += start[h]
-    grouped = np.empty(m, dtype=np.int32)
+    # Each hearing's story copied into hearer order, one record of four
+    # (participant a, participant b, the contact heard through, flags), so
+    # that a hearer's stories are read one after another.
+    story = np.empty((m, 4), dtype=np.int32)
     fill = start[:-1].copy()
     for i in range(m):
-        grouped[fill[hearer[i]]] = i
+        j = fill[hearer[i]]
         fill[hearer[i]] += 1
+        story[j, 0], story[j, 1], story[j, 2] = a[deal[i]], b[deal[i]], via[i]
+        story[j, 3] = (1 if from_a[i] else 0) | (2 if seen_a[i] else 0) | (4 if seen_b[i] else 0)
     flat = np.empty((2, largest), dtype=np.int64)
     new = np.empty((2, largest))
     for h in range(n):
         first, size = start[h], start[h + 1] - start[h]
         for k in range(size):
-            i = grouped[first + k]
-            ai, bi = a[deal[i]], b[deal[i]]
+            j = first + k
+            ai, bi, contact, flags = story[j, 0], story[j, 1], story[j, 2], story[j, 3]
+            heard_from_a = flags & 1 != 0
             # The belief about the participant it heard from is on their
             # contact; only the other participant needs a search. (A contact's
             # side 1 is its larger negotiator: u < v.)
-            teller, other = (ai, bi) if from_a[i] else (bi, ai)
-            f_via = 2 * via[i] + (1 if h > teller else 0)
+            teller, other = (ai, bi) if heard_from_a else (bi, ai)
+            f_via = 2 * contact + (1 if h > teller else 0)
             pair = pair_of(index, contact_bits, n, h, other)
             f_other = -1 if pair < 0 else 2 * pair + (1 if h > other else 0)
-            f_a, f_b = (f_via, f_other) if from_a[i] else (f_other, f_via)
+            f_a, f_b = (f_via, f_other) if heard_from_a else (f_other, f_via)
             if f_a >= 0:
                 about_a = contact_belief[f_a]
             else:
@@ -294,8 +300,8 @@ def hear_gossip(
                 about_b = contact_belief[f_b]
             else:
                 about_b = _heard_get(heard_target, heard_belief, heard_count, h, bi, initial)
-            assess_a = table[1 if seen_a[i] else 0, 1 if about_b >= GOOD else 0]
-            assess_b = table[1 if seen_b[i] else 0, 1 if about_a >= GOOD else 0]
+            assess_a = table[1 if flags & 2 else 0, 1 if about_b >= GOOD else 0]
+            assess_b = table[1 if flags & 4 else 0, 1 if about_a >= GOOD else 0]
             new[0, k] = about_a + rate * (assess_a - about_a)
             new[1, k] = about_b + rate * (assess_b - about_b)
             flat[0, k], flat[1, k] = f_a, f_b
@@ -305,8 +311,7 @@ def hear_gossip(
                     contact_belief[flat[side, k]] = new[side, k]
                     contact_heard[flat[side, k]] = True
                 elif heard_target.shape[1]:
-                    i = grouped[first + k]
-                    t = a[deal[i]] if side == 0 else b[deal[i]]
+                    t = story[first + k, side]  # participant a or b
                     _heard_tell(heard_target, heard_belief, heard_count, h, t, new[side, k])
 
 
