@@ -562,9 +562,10 @@ class ConcessionModel(mesa.Model):
         # Rather than a draw per triple, draw the gaps between the triples that
         # hear (geometric): the same Bernoulli(q) process, at a cost and memory
         # proportional to the q x triples that hear, not to all triples.
-        triples = int((indptr[participant + 1] - indptr[participant]).sum())
+        ends = np.cumsum(indptr[participant + 1] - indptr[participant])
+        triples = int(ends[-1]) if len(ends) else 0
         positions = bernoulli_positions(triples, rep.gossip_prob, self.rng)
-        hearer, d, via, from_a = gossip_hearers(a, b, indptr, nbrs, contact, positions)
+        hearer, d, via, from_a = gossip_hearers(a, b, indptr, nbrs, contact, positions, ends)
         del positions
         if len(hearer) == 0:
             return 0

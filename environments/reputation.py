@@ -197,16 +197,17 @@ def _forget(target, belief, count, gone):
 
 
 @compiled
-def gossip_hearers(a, b, indptr, nbrs, contact, positions):
+def gossip_hearers(a, b, indptr, nbrs, contact, positions, ends):
     """Who hears of which deal: the contacts at `positions` among the participants' contacts.
 
     The triples (deal, participant, contact) are numbered participant by
     participant, side a of every deal first, then side b, each participant's
     contacts in adjacency order (`indptr`, `nbrs`, and `contact`, the pair
-    index of each); `positions` are the sorted numbers that hear. A
-    participant's partner does not hear from it (it was there). Returns, for
-    each hearing, the hearer, the deal, the contact it heard through and
-    whether that was with side a.
+    index of each); `ends[j]` is the number of triples of participants 0..j
+    (the running sum of their contacts); `positions` are the sorted numbers
+    that hear. A participant's partner does not hear from it (it was there).
+    Returns, for each hearing, the hearer, the deal, the contact it heard
+    through and whether that was with side a.
     """
     d = len(a)
     # int32: at a million negotiators a step has tens of millions of hearings.
@@ -215,16 +216,13 @@ def gossip_hearers(a, b, indptr, nbrs, contact, positions):
     via = np.empty(len(positions), dtype=np.int32)
     from_a = np.empty(len(positions), dtype=np.bool_)
     found = 0
-    which, start = 0, 0  # the participant the current position falls in, and its first number
+    which = 0  # the participant the current position falls in
     for p in positions:
-        while True:
-            who = a[which] if which < d else b[which - d]
-            if p < start + indptr[who + 1] - indptr[who]:
-                break
-            start += indptr[who + 1] - indptr[who]
+        while p >= ends[which]:
             which += 1
+        who = a[which] if which < d else b[which - d]
         k = which if which < d else which - d
-        slot = indptr[who] + p - start
+        slot = indptr[who] + p - (ends[which - 1] if which > 0 else 0)
         h = nbrs[slot]
         if h != a[k] and h != b[k]:
             hearer[found], deal[found], via[found] = h, k, contact[slot]
