@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents import items
 from agents.items import best_gives_of, total_of
 from environments.compiled import compiled, inlined
 
@@ -45,12 +44,28 @@ class Outcome:
 
 
 def flip(
-    mask: np.ndarray, fallback: np.ndarray, prob: float, rng: np.random.Generator
+    mask: np.ndarray,
+    giver: np.ndarray,
+    receiver: np.ndarray,
+    cost: np.ndarray,
+    value: np.ndarray,
+    prob: float,
+    rng: np.random.Generator,
 ) -> np.ndarray:
-    """Execution noise: with probability `prob` a give becomes no give, and no give becomes `fallback`."""
+    """Execution noise on gives from `giver` to `receiver` (per deal; `cost`, `value` per negotiator).
+
+    With probability `prob` a give becomes no give, and no give becomes the
+    giver's best item for the receiver (`best_give`).
+    """
     if prob <= 0:
         return mask
-    return _flips(mask, fallback, rng.random(len(mask)), prob)
+    return _flips(mask, giver, receiver, cost, value, rng.random(len(mask)), prob)
+
+
+@inlined
+def best_give(cost, value, giver, receiver):
+    """The single item with the best receiver-value / giver-cost ratio, as a mask."""
+    return best_gives_of(1, cost[giver], value[receiver])
 
 
 @inlined
@@ -62,16 +77,12 @@ def _flipped(mask, fallback, uniform, prob):
 
 
 @compiled
-def _flips(mask, fallback, uniform, prob):
+def _flips(mask, giver, receiver, cost, value, uniform, prob):
     out = np.empty(len(mask), dtype=np.int64)
     for i in range(len(mask)):
-        out[i] = _flipped(mask[i], fallback[i], uniform[i], prob)
+        fallback = best_give(cost, value, giver[i], receiver[i])
+        out[i] = _flipped(mask[i], fallback, uniform[i], prob)
     return out
-
-
-def best_item(cost_giver: np.ndarray, value_receiver: np.ndarray) -> np.ndarray:
-    """The single item with the best receiver-value / giver-cost ratio, as a mask."""
-    return items.best_gives(np.ones(len(cost_giver), np.int64), cost_giver, value_receiver)
 
 
 # ------------------------------------------------------------------ after the decisions, compiled
@@ -125,7 +136,7 @@ def offer_received(
     weak = np.empty(d, dtype=np.bool_)
     for i in range(d):
         misread = len(misread_uniform) > 0 and misread_uniform[i] < misread_prob
-        best = 0 if not misread else best_gives_of(1, cost[a[i]], value[b[i]])
+        best = 0 if not misread else best_give(cost, value, a[i], b[i])
         perceived[i] = _perceived(give[i], framed[i], value[b[i]], recognition, misread, best)
         u = weak_uniform[i] if len(weak_uniform) else 1.0
         weak[i] = _reads_weakness(give[i], always_weak[i], batna[b[i]], weakness, half_surplus, u)
@@ -184,7 +195,7 @@ def settle(
             kept_word = accept_b[i] and not renege_b[i]
             gives_b = (ask_a[i] if kept_word else 0) if conditional_a[i] else give_b[i]
             if len(flip_uniform):
-                fallback = ask_a[i] if conditional_a[i] else best_gives_of(1, cost[bi], value[ai])
+                fallback = ask_a[i] if conditional_a[i] else best_give(cost, value, bi, ai)
                 gives_b = _flipped(gives_b, fallback, flip_uniform[i], noise)
             # A reneger is one whose partner's give moved and its own did not (after noise).
             reneged[i] = conditional_a[i] and renege_b[i] and give_a[i] != 0 and gives_b == 0
@@ -203,13 +214,13 @@ def settle(
             payoff_b[i] = half_surplus + value_to_b[i] - cost_b[i]
         # What each perceives receiving (the responder keeps what it perceived when answering).
         misread = len(misread_b_uniform) > 0 and misread_b_uniform[i] < misread_prob
-        best = 0 if not misread else best_gives_of(1, cost[ai], value[bi])
+        best = 0 if not misread else best_give(cost, value, ai, bi)
         seen = _perceived(gives_a, framed_a[i], value[bi], recognition, misread, best)
         if not simultaneous and gives_a == give_a[i]:
             seen = offer_perceived[i]
         seen_by_b[i] = 0.0 if walked[i] else seen
         misread = len(misread_a_uniform) > 0 and misread_a_uniform[i] < misread_prob
-        best = 0 if not misread else best_gives_of(1, cost[bi], value[ai])
+        best = 0 if not misread else best_give(cost, value, bi, ai)
         seen = _perceived(gives_b, framed_b[i], value[ai], recognition, misread, best)
         seen_by_a[i] = 0.0 if walked[i] else seen
         # A gift received can be read as weakness (b's, when answering, was read before).

@@ -347,20 +347,13 @@ class ConcessionModel(mesa.Model):
         view_a = self._view(a, b, pair, side_a)
         opening = Opening.nothing(d)
         self._by_strategy(a, "open", view_a, opening)
-        if noise > 0:
-            # Each side's single best give: noise can turn "nothing" into it.
-            best_a = game.best_item(np.take(self.cost, a, axis=0), np.take(self.value, b, axis=0))
-            opening.give = game.flip(opening.give, best_a, noise, self.rng)
+        opening.give = game.flip(opening.give, a, b, self.cost, self.value, noise, self.rng)
 
         view_b = self._view(b, a, pair, side_b)
         if simultaneous:
             answer = Opening.nothing(d)
             self._by_strategy(b, "open", view_b, answer)
-            if noise > 0:
-                best_b = game.best_item(
-                    np.take(self.cost, b, axis=0), np.take(self.value, a, axis=0)
-                )
-                answer.give = game.flip(answer.give, best_b, noise, self.rng)
+            answer.give = game.flip(answer.give, b, a, self.cost, self.value, noise, self.rng)
             answer_conditional = answer.conditional
             accept = renege = weak_b_offer = game.NO_FLAGS
             offer_seen = flips = game.NO_DRAWS
@@ -455,9 +448,9 @@ class ConcessionModel(mesa.Model):
         less for a gift framed as a one-time exception), satisfaction
         (perceived value against the expectation, losses weighted), streaks,
         demand (raised by over-giving and by gifts read as weakness), direct
-        experience. Returns each side's
-        satisfaction (row 0 side a, row 1 side b; 0 where walked). The loop
-        is compiled: `relationships.remember_deals`.
+        experience. Returns each side's satisfaction (row 0 side a, row 1
+        side b; 0 where walked). The loop is compiled:
+        `relationships.remember_deals`.
         """
         rel, beh = self.relationships, self.config.behaviour
         return remember_deals(
