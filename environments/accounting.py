@@ -3,10 +3,11 @@
 Both tables count, per side of a deal, one of a few *measures* (a deal, a
 closed deal, a give, the cost given, the payoff, ...). `add_deals` adds a
 round's deals to a table of counters, side a of every deal first, then side
-b, each side's figures summed in deal order and then added to the running
-totals: the floating-point sums come out exactly as a `numpy.bincount` per
-counter and side would make them (results are pinned by golden runs). The
-loop is compiled (numba): it runs once per round over every deal.
+b, each side's figures summed per row in deal order and then added once to
+the running totals: the floating-point sums come out exactly as a
+`numpy.bincount` per counter and side would make them (results are pinned by
+golden runs). The loop is compiled (numba): it runs once per round over
+every deal.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from environments.relationships import popcount
     REFERRAL_PAYOFF,  # this side's payoff in such a deal
     REFERRAL_SURPLUS,  # this side's share of the base surplus in such a deal
 ) = range(15)
+MEASURES = 15  # the number of measures: a scratch table's width
 
 # Counters kept per negotiator over the whole run (the agents frame), and what each counts.
 AGENT_COUNTERS: dict[str, int] = {
@@ -90,10 +92,11 @@ def add_deals(
     side gave, whether the deal did not close, whether each side walked
     away, whether the responder reneged, whether the deal closed on a
     referral contact, each side's cost given, true value received and
-    payoff; `half_surplus` is S / 2. `scratch` is zeros shaped like
-    `totals`, and is left so.
+    payoff; `half_surplus` is S / 2. `scratch` is zeros shaped (rows,
+    `MEASURES`), and is left so.
     """
     counters = len(measure)
+    touched = np.empty(len(who_a), np.int64)  # rows with deals on this side, each once
     for side in range(2):
         who = who_a if side == 0 else who_b
         mine, theirs = (give_a, give_b) if side == 0 else (give_b, give_a)
@@ -101,30 +104,33 @@ def add_deals(
         cost = cost_a if side == 0 else cost_b
         value = value_a if side == 0 else value_b
         payoff = payoff_a if side == 0 else payoff_b
-        adds = np.zeros(REFERRAL_SURPLUS + 1)  # what this side of a deal adds, by measure
+        # Each measure summed per row in deal order (scratch is by measure, not by counter, so
+        # each add goes to a fixed place: no lookup per counter and deal).
+        n_touched = 0
         for i in range(len(who)):
+            r = who[i]
+            touched[n_touched] = r
+            n_touched += scratch[r, DEAL] == 0.0  # kept only at a row's first deal on this side
             closed, gave, got = not walked[i], mine[i] != 0, theirs[i] != 0
             on_referral = 1.0 if referral[i] else 0.0
-            adds[DEAL] = 1.0
-            adds[CLOSED] = 1.0 if closed else 0.0
-            adds[WALKED] = 0.0 if closed else 1.0
-            adds[WALKED_AWAY] = 1.0 if walked_own[i] else 0.0
-            adds[GIVES] = popcount(mine[i])
-            adds[GIVING] = 1.0 if gave else 0.0
-            adds[COST] = cost[i]
-            adds[VALUE] = value[i]
-            adds[PAYOFF] = payoff[i]
-            adds[RECIPROCATED] = 1.0 if (closed and gave and got) else 0.0
-            adds[RENEGED] = 1.0 if (side == 1 and reneged[i]) else 0.0
-            adds[REFERRAL_DEAL] = on_referral
-            adds[REFERRAL_PAYOFF] = payoff[i] * on_referral
-            adds[REFERRAL_SURPLUS] = on_referral * half_surplus
-            r = who[i]
+            scratch[r, DEAL] += 1.0
+            scratch[r, CLOSED] += 1.0 if closed else 0.0
+            scratch[r, WALKED] += 0.0 if closed else 1.0
+            scratch[r, WALKED_AWAY] += 1.0 if walked_own[i] else 0.0
+            scratch[r, GIVES] += popcount(mine[i])
+            scratch[r, GIVING] += 1.0 if gave else 0.0
+            scratch[r, COST] += cost[i]
+            scratch[r, VALUE] += value[i]
+            scratch[r, PAYOFF] += payoff[i]
+            scratch[r, RECIPROCATED] += 1.0 if (closed and gave and got) else 0.0
+            scratch[r, RENEGED] += 1.0 if (side == 1 and reneged[i]) else 0.0
+            scratch[r, REFERRAL_DEAL] += on_referral
+            scratch[r, REFERRAL_PAYOFF] += payoff[i] * on_referral
+            scratch[r, REFERRAL_SURPLUS] += on_referral * half_surplus
+        # Each touched row's sums for this side, added once to its running totals.
+        for j in range(n_touched):
+            r = touched[j]
             for c in range(counters):
-                scratch[r, c] += adds[measure[c]]
-        # Each row's sums for this side, added once to its running totals.
-        for i in range(len(who)):
-            r = who[i]
-            for c in range(counters):
-                totals[r, c] += scratch[r, c]
-                scratch[r, c] = 0.0
+                totals[r, c] += scratch[r, measure[c]]
+            for m in range(MEASURES):
+                scratch[r, m] = 0.0

@@ -30,7 +30,13 @@ from agents.strategy import (
     resolve_strategy,
 )
 from environments import evolution, game
-from environments.accounting import AGENT_COUNTERS, STEP_COUNTERS, add_deals, measures
+from environments.accounting import (
+    AGENT_COUNTERS,
+    MEASURES,
+    STEP_COUNTERS,
+    add_deals,
+    measures,
+)
 from environments.config import ModelConfig, load_config
 from environments.limits import check_memory, return_freed_memory
 from environments.network import adjacency, build_graph, pick_other_contact, place_strategies
@@ -133,7 +139,7 @@ class ConcessionModel(mesa.Model):
         # touches one place); each counter is also an attribute (self.wealth,
         # ...), a view of its column. The scratch rows stay zero between rounds.
         self._agent_totals = np.zeros((self.n, len(AGENT_COUNTERS)), dtype=np.float64)
-        self._agent_scratch = np.zeros_like(self._agent_totals)
+        self._agent_scratch = np.zeros((self.n, MEASURES), dtype=np.float64)
         for column, name in enumerate(AGENT_COUNTERS):
             setattr(self, name, self._agent_totals[:, column])
         self._step_records: list[dict[str, float]] = []
@@ -480,7 +486,7 @@ class ConcessionModel(mesa.Model):
             self.config.deal.surplus / 2,
         )  # fmt: skip
         add_deals(self._agent_totals, self._agent_scratch, _AGENT_MEASURES, a, b, *deals)
-        scratch = np.zeros_like(counters)
+        scratch = np.zeros((len(counters), MEASURES), np.float64)
         add_deals(counters, scratch, _STEP_MEASURES, self.strategy[a], self.strategy[b], *deals)
 
     # ------------------------------------------------------------------ word of mouth
