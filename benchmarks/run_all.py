@@ -49,6 +49,14 @@ def _size(r: dict[str, Any]) -> str:
     return f"N = {r['n']:,}, {r['steps']} steps{tag}"
 
 
+def _runs(r: dict[str, Any], key: str = "deals_per_s") -> str:
+    """'median of 3: a-b; ' when the figure is a median of repeats, else nothing."""
+    runs = r.get(f"{key}_runs") or []
+    if len(runs) < 2:
+        return ""
+    return f"median of {len(runs)}: {min(runs):,.0f}-{max(runs):,.0f}; "
+
+
 def _done(r: dict[str, Any]) -> bool:
     return bool(r.get("completed", True))
 
@@ -58,14 +66,14 @@ ROWS = [
         "w1_on",
         "W1: N = 10,000, BA m = 3, all six strategies, reputation, gossip, referrals on",
         ">= 1,000,000 deals/s",
-        lambda r: f"{r['deals_per_s']:,.0f} deals/s ({_size(r)})",
+        lambda r: f"{r['deals_per_s']:,.0f} deals/s ({_runs(r)}{_size(r)})",
         lambda r: _done(r) and r["deals_per_s"] >= 1e6,
     ),
     Row(
         "w1_off",
         "W1 with reputation and referrals off",
         ">= 3,000,000 deals/s",
-        lambda r: f"{r['deals_per_s']:,.0f} deals/s ({_size(r)})",
+        lambda r: f"{r['deals_per_s']:,.0f} deals/s ({_runs(r)}{_size(r)})",
         lambda r: _done(r) and r["deals_per_s"] >= 3e6,
     ),
     Row(
@@ -125,7 +133,7 @@ ROWS = [
         ">= 30 x",
         lambda r: (
             f"{r['ratio_vs_axelrod']:.1f} x ({r['deals_per_s']:,.0f} deals/s vs "
-            f"{r['axelrod']['turns_per_s']:,.0f} turns/s; {_size(r)})"
+            f"{r['axelrod']['turns_per_s']:,.0f} turns/s, medians; {_size(r)})"
         ),
         lambda r: r["ratio_vs_axelrod"] >= 30,
     ),
@@ -141,15 +149,17 @@ ROWS = [
     ),
 ]
 
+# Runs of the throughput workloads (and of the Axelrod reference): the medians are reported.
+REPEAT = 3
 # Which script produces each workload's figures (w1_on also gives the W1 / Axelrod row).
 SCRIPTS: dict[str, tuple[str, list[str]]] = {
-    "w1_on": ("w1_throughput.py", ["--variant", "on"]),
-    "w1_off": ("w1_throughput.py", ["--variant", "off", "--no-axelrod"]),
+    "w1_on": ("w1_throughput.py", ["--variant", "on", "--repeat", str(REPEAT)]),
+    "w1_off": ("w1_throughput.py", ["--variant", "off", "--no-axelrod", "--repeat", str(REPEAT)]),
     "w2": ("w2_million.py", []),
     "w3": ("w3_classroom.py", []),
     "w4": ("w4_sweep.py", []),
     "adapter": ("adapter_ratio.py", []),
-    "w5": ("w5_axelrod.py", []),
+    "w5": ("w5_axelrod.py", ["--repeat", str(REPEAT)]),
 }
 SOURCE = {"w4_speedup": "w4", "w4_overhead": "w4", "w1_axelrod": "w1_on"}
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/w1_throughput.py [--variant on|off|both] [--quick]
                                                  [--n N] [--steps S] [--profile TOP]
+                                                 [--repeat R]
 
 `on`: offer-response, edges matching, reputation, gossip (0.1) and referrals
 (0.02) on; `off`: the same with gossip and referrals off. Targets: at least
@@ -30,10 +31,13 @@ from benchmarks.workloads import (  # noqa: E402
     emit,
     fmt_rate,
     machine_line,
+    median_of,
     peak_mib,
     run_script,
+    spread,
     time_model,
     w1_config,
+    warm_up,
 )
 
 FULL = {"n": 10_000, "steps": 200}
@@ -65,13 +69,23 @@ def run_variant(
     top: int,
     axelrod: bool,
     max_rss_mib: float | None = None,
+    repeat: int = 1,
 ) -> None:
-    """Time one variant in this process, print it, and emit its figures."""
+    """Time one variant in this process (`repeat` runs: the median counts), print it, emit its figures."""
     config = w1_config(n, reputation=variant == "on")
     label = f"W1 ({'reputation, gossip, referrals on' if variant == 'on' else 'reputation off'})"
     print(machine_line())
     print(f"{label}: N = {n:,}, {steps} steps{' (quick)' if quick else ''}")
-    r = time_model(config, steps, progress_every=20 if steps >= 100 else 0, max_rss_mib=max_rss_mib)
+    print(f"  warm-up (loads the compiled loops; not counted): {warm_up(config):.2f} s")
+    runs = []
+    for i in range(repeat):
+        progress = 20 if steps >= 100 and i == 0 else 0  # the first run shows its progress
+        runs.append(time_model(config, steps, progress_every=progress, max_rss_mib=max_rss_mib))
+        if repeat > 1:
+            print(f"  run {i + 1} of {repeat}: {fmt_rate(runs[-1]['deals_per_s'])}", flush=True)
+        if not runs[-1]["completed"]:
+            break
+    r = median_of(runs, "deals_per_s")
     if not r["completed"]:
         print(f"  NOT COMPLETED: stopped after {r['steps']} of {steps} steps (memory guard)")
     peak = peak_mib()  # before Axelrod is imported: the model's own peak
@@ -80,14 +94,19 @@ def run_variant(
         f"({r['contacts_start']:,} contacts at the start, {r['contacts_end']:,} at the end; "
         f"{r['heard_end']:,} heard-of beliefs)"
     )
-    print(f"  deals per second: {fmt_rate(r['deals_per_s'])}   peak memory {peak:,.0f} MiB")
+    if len(runs) > 1:
+        print(f"  deals per second, median of {len(runs)}: {fmt_rate(r['deals_per_s'])} "
+              f"({spread(r['deals_per_s_runs'])})   peak memory {peak:,.0f} MiB")  # fmt: skip
+    else:
+        print(f"  deals per second: {fmt_rate(r['deals_per_s'])}   peak memory {peak:,.0f} MiB")
     figures = {"workload": f"w1_{variant}", "quick": quick, **r, "peak_mib": peak}
     if axelrod:
-        ax = axelrod_turns_per_second()
+        ax = median_of([axelrod_turns_per_second() for _ in range(repeat)], "turns_per_s")
         ratio = r["deals_per_s"] / ax["turns_per_s"]
         print(
             f"  axelrod {ax['axelrod_version']} Match TitForTat vs Defector, {ax['turns']} turns: "
-            f"{fmt_rate(ax['turns_per_s'])} in play() "
+            f"{fmt_rate(ax['turns_per_s'])} in play()"
+            f"{' (median of ' + spread(ax['turns_per_s_runs']) + ')' if len(ax['turns_per_s_runs']) > 1 else ''} "
             f"({fmt_rate(ax['turns_per_s_with_setup'])} with Match set-up)"
         )
         print(f"  W1 {variant} / Axelrod: {ratio:.2f} x")
@@ -111,6 +130,12 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="TOP")
     parser.add_argument("--no-axelrod", action="store_true", help="skip the Axelrod reference")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of the workload (and of the Axelrod reference); the medians count",
+    )
+    parser.add_argument(
         "--max-rss-gib",
         type=float,
         default=8.0,
@@ -128,6 +153,7 @@ def main() -> None:
             args.profile,
             not args.no_axelrod,
             args.max_rss_gib * 1024,
+            max(1, args.repeat),
         )
         return
     passed = [a for a in sys.argv[1:] if a not in ("both",) and not a.startswith("--variant")]

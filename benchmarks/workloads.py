@@ -19,6 +19,7 @@ Conventions:
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import platform
@@ -97,6 +98,22 @@ def w5_config(n: int = 10_000) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- measuring
+
+
+def warm_up(config: dict[str, Any]) -> float:
+    """Run a small model of `config` (N = 300, 3 steps); returns its seconds.
+
+    The first model of a process loads the compiled loops from numba's cache
+    (about half a second): a throughput figure should not include that, so
+    the workloads call this before they time anything.
+    """
+    from environments.model import ConcessionModel
+
+    small = copy.deepcopy(config)
+    small.setdefault("population", {})["n"] = 300
+    start = time.perf_counter()
+    ConcessionModel(small, rng=0).run(3).release()
+    return time.perf_counter() - start
 
 
 def time_model(
@@ -208,6 +225,22 @@ def axelrod_turns_per_second(
         "turns_per_s": played / in_play,
         "turns_per_s_with_setup": played / total,
     }
+
+
+def median_of(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The run with the median `key` (the lower middle one of an even count), with every run's `key`.
+
+    Repeats on a shared machine vary by 5-20%: the median of a few is the
+    figure to compare with a target, the spread (`<key>_runs`) how much to
+    trust it.
+    """
+    ranked = sorted(runs, key=lambda r: r[key])
+    return {**ranked[(len(ranked) - 1) // 2], f"{key}_runs": [r[key] for r in runs]}
+
+
+def spread(runs: list[float], fmt: Any = "{:,.0f}".format) -> str:
+    """'a, b, c' of the repeats, for printing next to their median."""
+    return ", ".join(fmt(x) for x in runs)
 
 
 def peak_mib() -> float:
