@@ -330,7 +330,8 @@ class ConcessionModel(mesa.Model):
                 sub = view.subset(rows)
             decided = getattr(strategy, method)(sub)
             for name, value in vars(decided).items():
-                if np.any(value):  # `out` starts as nothing: only decisions that do something move
+                # `out` starts as nothing: only decisions that do something are copied.
+                if not isinstance(value, np.ndarray) or value.any():
                     getattr(out, name)[rows] = value
 
     def _draws(self, made: bool, d: int) -> np.ndarray:
