@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 # module docstring). The interpreter, numpy, polars, mesa, pydantic, numba and the compiled
 # loops loaded from numba's cache: a process that ran a tiny model.
 BYTES_FIXED = 360 * 2**20
-BYTES_PER_NEGOTIATOR = 700  # model arrays, the Mesa agent, its row of the agents table
+BYTES_PER_NEGOTIATOR = 760  # model arrays (64 of contact bits), Mesa agent, agents-table row
 BYTES_PER_NEGOTIATOR_ITEM = 16  # cost and value of each item
 BYTES_PER_CONTACT = 200  # relationship memory, its hash index, adjacency
 BYTES_PER_DEAL = 225  # a step's deal arrays, rounds, payoffs (edges matching: a deal per contact)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from environments.relationships import ORIGIN_GRAPH, ORIGIN_REFERRAL, Relationships
+from environments.relationships import (
+    CONTACT_BITS,
+    ORIGIN_GRAPH,
+    ORIGIN_REFERRAL,
+    Relationships,
+    _bit,
+)
 
 
 def random_pairs(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -46,6 +52,15 @@ def test_find_agrees_with_a_set_of_pairs_as_contacts_are_added():
     assert (rel.origin[:1000] == ORIGIN_GRAPH).all() and (
         rel.origin[1000:3000] == ORIGIN_REFERRAL
     ).all()
+    # The contact bits answer most queries of non-contacts alone (about 12 contacts each here:
+    # a bit of 512 is clear for about 98% of the others; with 64 bits it would be 83%).
+    assert rel.contact_bits.shape == (n, CONTACT_BITS // 64)
+    misses = found < 0
+    clear = [
+        rel.contact_bits[x, _bit(y)[0]] & _bit(y)[1] == 0
+        for x, y in zip(a[misses].tolist(), b[misses].tolist(), strict=True)
+    ]
+    assert np.mean(clear) > 0.95
 
 
 def test_spare_capacity_starts_empty_and_beliefs_at_the_initial_belief():
