@@ -65,10 +65,10 @@ def main() -> None:
     )
     ax = median_of([axelrod_turns_per_second() for _ in range(repeat)], "turns_per_s")
     ratio = r["deals_per_s"] / ax["turns_per_s"]
-    runs = f" (median of {spread(ax['turns_per_s_runs'])})" if repeat > 1 else ""
+    ax_spread = f" (median of {spread(ax['turns_per_s_runs'])})" if repeat > 1 else ""
     print(
         f"  axelrod {ax['axelrod_version']} Match TitForTat vs Defector, {ax['turns']} turns a "
-        f"match, {ax['matches']} matches: {fmt_rate(ax['turns_per_s'])} in play(){runs} "
+        f"match, {ax['matches']} matches: {fmt_rate(ax['turns_per_s'])} in play(){ax_spread} "
         f"({fmt_rate(ax['turns_per_s_with_setup'])} with Match set-up)"
     )
     print(f"  W5 / Axelrod: {ratio:.1f} x")
