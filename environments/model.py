@@ -37,10 +37,15 @@ from environments.accounting import (
     add_deals,
     measures,
 )
-from environments.compiled import compiled
 from environments.config import ModelConfig, load_config
 from environments.limits import check_memory, return_freed_memory
-from environments.network import adjacency, build_graph, pick_other_contact, place_strategies
+from environments.network import (
+    adjacency,
+    build_graph,
+    group_by_key,
+    pick_other_contact,
+    place_strategies,
+)
 from environments.relationships import ORIGIN_REFERRAL, Relationships, remember_deals
 from environments.reputation import (
     ASSESSMENT,
@@ -319,7 +324,7 @@ class ConcessionModel(mesa.Model):
         self, me: np.ndarray, method: str, view: DealView, out: Opening | Response
     ) -> None:
         """Ask each strategy, in a fixed order, for its decisions on the deals where `me` plays it."""
-        order, start = _by_key(self.strategy.take(me), len(self.strategies))
+        order, start = group_by_key(self.strategy.take(me), len(self.strategies))
         present = np.flatnonzero(np.diff(start))
         for s in present:
             strategy = self.strategies[s]
@@ -983,22 +988,6 @@ class ConcessionModel(mesa.Model):
         """Drop Mesa's class-level references to this model so a long-lived worker does not grow."""
         mesa.Agent._ids.pop(self, None)
         self._agents.clear()
-
-
-@compiled
-def _by_key(keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions grouped by key (0..k-1), in order within each: key j's are order[start[j]:start[j + 1]]."""
-    start = np.zeros(k + 1, dtype=np.int64)
-    for key in keys:
-        start[key + 1] += 1
-    for j in range(k):
-        start[j + 1] += start[j]
-    order = np.empty(len(keys), dtype=np.int64)
-    fill = start[:-1].copy()
-    for i in range(len(keys)):
-        order[fill[keys[i]]] = i
-        fill[keys[i]] += 1
-    return order, start
 
 
 def bernoulli_positions(total: int, q: float, rng: np.random.Generator) -> np.ndarray:

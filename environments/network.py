@@ -806,25 +806,34 @@ def adjacency(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 @compiled
 def _adjacency(n, u, v):
-    # A counting sort of the contacts' ends (u's of every contact, then v's):
-    # each node's neighbours in the order a stable sort would give them,
-    # in time linear in the contacts (this is rebuilt whenever referrals
-    # change the contacts, most steps).
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    for i in range(len(u)):
-        indptr[u[i] + 1] += 1
-        indptr[v[i] + 1] += 1
-    for node in range(n):
-        indptr[node + 1] += indptr[node]
-    fill = indptr[:-1].copy()
-    neighbours = np.empty(2 * len(u), dtype=u.dtype)
-    contact = np.empty(2 * len(u), dtype=np.int64)
-    for end, other in ((u, v), (v, u)):
-        for i in range(len(u)):
-            slot = fill[end[i]]
-            neighbours[slot], contact[slot] = other[i], i
-            fill[end[i]] += 1
-    return indptr, neighbours, contact
+    # Each node's neighbours in the order a stable sort of the contacts' ends
+    # (u's of every contact, then v's) would give them, by a counting sort in
+    # time linear in the contacts (rebuilt whenever referrals change the
+    # contacts, most steps).
+    m = len(u)
+    order, indptr = group_by_key(np.concatenate((u, v)), n)
+    contact = np.where(order < m, order, order - m)
+    return indptr, np.concatenate((v, u))[order], contact
+
+
+@compiled
+def group_by_key(keys, k):
+    """Positions grouped by key (keys in 0..k-1), in order within each: (order, start).
+
+    Key j's positions are `order[start[j]:start[j + 1]]`, ascending (a
+    stable counting sort, linear in the keys).
+    """
+    start = np.zeros(k + 1, dtype=np.int64)
+    for key in keys:
+        start[key + 1] += 1
+    for j in range(k):
+        start[j + 1] += start[j]
+    order = np.empty(len(keys), dtype=np.int64)
+    fill = start[:-1].copy()
+    for i in range(len(keys)):
+        order[fill[keys[i]]] = i
+        fill[keys[i]] += 1
+    return order, start
 
 
 def pick_other_contact(
