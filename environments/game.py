@@ -109,11 +109,25 @@ def _perceived(give, framed, values, recognition, misread, imagined):
 
 
 @inlined
+def _drawn(draws, i):
+    """Deal i's draw, or 1.0 where none was made (`NO_DRAWS`): a draw of 1.0 never passes `< p`."""
+    return draws[i] if len(draws) else 1.0
+
+
+@inlined
+def _seen(give, framed, cost, value, giver, receiver, recognition, misread_draw, misread_prob):
+    """What `receiver` perceives of `giver`'s give, misread with probability `misread_prob`."""
+    misread = misread_draw < misread_prob
+    best = 0 if not misread else best_give(cost, value, giver, receiver)
+    return _perceived(give, framed, value[receiver], recognition, misread, best)
+
+
+@inlined
 def _reads_weakness(give, always, batna, weakness, half_surplus, uniform):
     """Whether the receiver of `give` reads it as weakness: always (exploitative), or with P = weakness x BATNA / (S/2).
 
     `weakness` is `weakness_sensitivity`; `uniform` is the deal's draw, or
-    1.0 where none is made (then only `always` counts).
+    1.0 where none is made (`_drawn`: then only `always` counts).
     """
     p = min(max(weakness * (batna / max(half_surplus, 1e-12)), 0.0), 1.0)
     return give != 0 and (always or uniform < p)
@@ -135,11 +149,13 @@ def offer_received(
     perceived = np.empty(d)
     weak = np.empty(d, dtype=np.bool_)
     for i in range(d):
-        misread = len(misread_uniform) > 0 and misread_uniform[i] < misread_prob
-        best = 0 if not misread else best_give(cost, value, a[i], b[i])
-        perceived[i] = _perceived(give[i], framed[i], value[b[i]], recognition, misread, best)
-        u = weak_uniform[i] if len(weak_uniform) else 1.0
-        weak[i] = _reads_weakness(give[i], always_weak[i], batna[b[i]], weakness, half_surplus, u)
+        perceived[i] = _seen(
+            give[i], framed[i], cost, value, a[i], b[i], recognition,
+            _drawn(misread_uniform, i), misread_prob,
+        )  # fmt: skip
+        weak[i] = _reads_weakness(
+            give[i], always_weak[i], batna[b[i]], weakness, half_surplus, _drawn(weak_uniform, i)
+        )
     return perceived, weak
 
 
@@ -213,24 +229,28 @@ def settle(
             payoff_a[i] = half_surplus + value_to_a[i] - cost_a[i]
             payoff_b[i] = half_surplus + value_to_b[i] - cost_b[i]
         # What each perceives receiving (the responder keeps what it perceived when answering).
-        misread = len(misread_b_uniform) > 0 and misread_b_uniform[i] < misread_prob
-        best = 0 if not misread else best_give(cost, value, ai, bi)
-        seen = _perceived(gives_a, framed_a[i], value[bi], recognition, misread, best)
+        seen = _seen(
+            gives_a, framed_a[i], cost, value, ai, bi, recognition,
+            _drawn(misread_b_uniform, i), misread_prob,
+        )  # fmt: skip
         if not simultaneous and gives_a == give_a[i]:
             seen = offer_perceived[i]
         seen_by_b[i] = 0.0 if walked[i] else seen
-        misread = len(misread_a_uniform) > 0 and misread_a_uniform[i] < misread_prob
-        best = 0 if not misread else best_give(cost, value, bi, ai)
-        seen = _perceived(gives_b, framed_b[i], value[ai], recognition, misread, best)
+        seen = _seen(
+            gives_b, framed_b[i], cost, value, bi, ai, recognition,
+            _drawn(misread_a_uniform, i), misread_prob,
+        )  # fmt: skip
         seen_by_a[i] = 0.0 if walked[i] else seen
         # A gift received can be read as weakness (b's, when answering, was read before).
-        u = weak_a_uniform[i] if len(weak_a_uniform) else 1.0
-        weak_a[i] = _reads_weakness(gives_b, always_weak_a[i], batna[ai], weakness, half_surplus, u)
+        weak_a[i] = _reads_weakness(
+            gives_b, always_weak_a[i], batna[ai], weakness, half_surplus,
+            _drawn(weak_a_uniform, i),
+        )  # fmt: skip
         if simultaneous:
-            u = weak_b_uniform[i] if len(weak_b_uniform) else 1.0
             weak_b[i] = _reads_weakness(
-                gives_a, always_weak_b[i], batna[bi], weakness, half_surplus, u
-            )
+                gives_a, always_weak_b[i], batna[bi], weakness, half_surplus,
+                _drawn(weak_b_uniform, i),
+            )  # fmt: skip
         gave = (gives_a != 0) + (gives_b != 0)
         code[i] = 3 if walked[i] else (0 if gave == 2 else (1 if gave == 1 else 2))
     outcome = (
