@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from environments.compiled import compiled, inlined
+from environments.network import group_by_key
 from environments.relationships import pair_of
 
 # ASSESSMENT[rule][gave, recipient_good] -> assessment of the actor
@@ -251,27 +252,22 @@ def hear_gossip(
     the stories about side a first, then those about side b, each in order.
 
     A hearer's stories read and write only its own beliefs, so the hearings
-    are taken hearer by hearer (grouped by a stable counting sort): each
+    are taken hearer by hearer (grouped by `network.group_by_key`): each
     hearer reads all its stories, then writes them, in the order above. The
     result is that of reading every story before writing any, without
     holding every hearing's new beliefs at once.
     """
     m = len(hearer)
-    start = np.zeros(n + 1, dtype=np.int64)
-    for i in range(m):
-        start[hearer[i] + 1] += 1
+    order, start = group_by_key(hearer, n)
     largest = 0
     for h in range(n):
-        largest = max(largest, start[h + 1])
-        start[h + 1] += start[h]
+        largest = max(largest, start[h + 1] - start[h])
     # Each hearing's story copied into hearer order, one record of four
     # (participant a, participant b, the contact heard through, flags), so
     # that a hearer's stories are read one after another.
     story = np.empty((m, 4), dtype=np.int32)
-    fill = start[:-1].copy()
-    for i in range(m):
-        j = fill[hearer[i]]
-        fill[hearer[i]] += 1
+    for j in range(m):
+        i = order[j]
         story[j, 0], story[j, 1], story[j, 2] = a[deal[i]], b[deal[i]], via[i]
         story[j, 3] = (1 if from_a[i] else 0) | (2 if seen_a[i] else 0) | (4 if seen_b[i] else 0)
     flat = np.empty((2, largest), dtype=np.int64)
