@@ -269,6 +269,8 @@ class Strategy:
     name: ClassVar[str] = "strategy"
     Params: ClassVar[type[StrategyParams]] = StrategyParams
     classifier: ClassVar[dict[str, Any]] = {}
+    # The parameters a strategy's compiled rules read, in order (`settings_array`).
+    settings: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: StrategyParams | dict[str, Any] | None = None) -> None:
         if not isinstance(params, StrategyParams):
@@ -295,6 +297,10 @@ class Strategy:
                     msg = err["msg"].removeprefix("Value error, ")
                     problems.append(f"strategies.{name}.{key} = {err.get('input')!r}: {msg}")
             raise ConfigError("; ".join(problems)) from None
+
+    def settings_array(self) -> np.ndarray:
+        """The parameters named in `settings`, as floats (booleans 0 or 1), for compiled rules."""
+        return np.array([float(getattr(self.params, name)) for name in self.settings])
 
     def open(self, view: DealView) -> Opening:
         """The opening move for each deal in `view`."""

@@ -21,6 +21,7 @@ import mesa
 import numpy as np
 import polars as pl
 
+from agents import decide
 from agents.negotiator import Negotiator
 from agents.strategy import (
     DealView,
@@ -140,6 +141,10 @@ class ConcessionModel(mesa.Model):
         self._reads_weakness_always = np.array(
             [getattr(s, "reads_gifts_as_weakness", False) for s in self.strategies]
         )
+        # How each strategy decides each move: its compiled rule in the round's loop, or asked.
+        self._rules = {
+            move: decide.rules_for(self.strategies, move) for move in ("open", "respond")
+        }
         # Whether word of mouth (gossip, referrals, warnings) follows the deals.
         self._spreads_word = cfg.reputation.gossip_prob > 0 or cfg.reputation.referral_prob > 0
         # Negotiators by wealth at the last measure: nearly sorted for the next one.
@@ -274,18 +279,13 @@ class ConcessionModel(mesa.Model):
             return [np.arange(len(pair))]
         return [np.flatnonzero(occurrence == r) for r in range(int(occurrence.max()) + 1)]
 
-    def _view(
-        self, me: np.ndarray, partner: np.ndarray, pair: np.ndarray, side: np.ndarray
-    ) -> DealView:
+    def _view(self, me: np.ndarray, partner: np.ndarray, flat: np.ndarray) -> DealView:
         """A lazy view for one side of a round of deals: fields are gathered when a strategy reads them."""
         rel = self.relationships
         cfg = self.config
 
-        every_flat = None
-
         # (np.take is two to several times faster than fancy indexing.)
         def load(view: DealView, name: str) -> np.ndarray:
-            nonlocal every_flat
             if name == "cost_me":
                 return np.take(self.cost, view.me, axis=0)
             if name == "value_me":
@@ -297,16 +297,14 @@ class ConcessionModel(mesa.Model):
             if name == "batna_me":
                 return self.batna.take(view.me)
             # This side's flat index into the contact arrays, found once per view.
-            flat = view.__dict__.get("_flat")
-            if flat is None:
-                if every_flat is None:  # every deal's, made once for all the views of this side
-                    every_flat = 2 * pair + side
-                flat = view.__dict__["_flat"] = every_flat.take(view.rows)
+            mine = view.__dict__.get("_flat")
+            if mine is None:
+                mine = view.__dict__["_flat"] = flat.take(view.rows)
             if name == "partner_streak":
-                return rel.streak.reshape(-1).take(flat ^ 1)
+                return rel.streak.reshape(-1).take(mine ^ 1)
             if name == "heard":
-                return rel.heard.reshape(-1).take(flat) | rel.met.reshape(-1).take(flat)
-            return getattr(rel, name).reshape(-1).take(flat)
+                return rel.heard.reshape(-1).take(mine) | rel.met.reshape(-1).take(mine)
+            return getattr(rel, name).reshape(-1).take(mine)
 
         return DealView(
             me,
@@ -321,23 +319,62 @@ class ConcessionModel(mesa.Model):
         )
 
     def _by_strategy(
-        self, me: np.ndarray, method: str, view: DealView, out: Opening | Response
+        self,
+        me: np.ndarray,
+        move: str,
+        view: DealView,
+        out: Opening | Response,
+        flat: np.ndarray,
+        offer: tuple[np.ndarray, ...] = (),
     ) -> None:
-        """Ask each strategy, in a fixed order, for its decisions on the deals where `me` plays it."""
+        """Each strategy's decisions on the deals where `me` plays it, strategies in a fixed order.
+
+        A strategy with a compiled rule for `move` decides in one loop over
+        the round (`agents.decide`), after its draws are made here in its
+        turn; any other is asked through a view of its deals. `flat` is
+        `me`'s side of each deal's contact in the flattened contact arrays;
+        `offer`, when responding: the offer's conditional flags and asks, its
+        perceived value and whether it is read as weakness.
+        """
+        rules = self._rules[move]
         order, start = group_by_key(self.strategy.take(me), len(self.strategies))
         present = np.flatnonzero(np.diff(start))
+        uniform = game.NO_DRAWS
         for s in present:
-            strategy = self.strategies[s]
-            if len(present) == 1:  # one strategy plays every deal: no split needed
-                rows, sub = slice(None), view
-            else:
-                rows = order[start[s] : start[s + 1]]  # its deals, in order
-                sub = view.subset(rows)
-            decided = getattr(strategy, method)(sub)
+            # Its deals, in order (all of them when it plays every deal: no split needed).
+            rows = slice(None) if len(present) == 1 else order[start[s] : start[s + 1]]
+            if rules.kind[s] != decide.ASKED:
+                if rules.draws[s]:  # the draws its batch method would make, in its turn
+                    if not len(uniform):
+                        uniform = np.empty(len(me))
+                    uniform[rows] = self.rng.random(start[s + 1] - start[s])
+                continue
+            sub = view if len(present) == 1 else view.subset(rows)
+            decided = getattr(self.strategies[s], move)(sub)
             for name, value in vars(decided).items():
                 # `out` starts as nothing: only decisions that do something are copied.
                 if not isinstance(value, np.ndarray) or value.any():
                     getattr(out, name)[rows] = value
+        if not (rules.kind[present] > decide.HOLDOUT).any():
+            return
+        rel, cfg = self.relationships, self.config
+        fields = (
+            rules.kind, rules.settings, order, start, me, view.partner, flat, self.cost,
+            self.value, self.batna, rel.met.reshape(-1), rel.heard.reshape(-1),
+            rel.belief.reshape(-1), rel.last_received.reshape(-1), rel.streak.reshape(-1),
+            rel.idle.reshape(-1), rel.reneged.reshape(-1), rel.demand.reshape(-1),
+        )  # fmt: skip
+        half, w = cfg.deal.surplus / 2, cfg.deal.continuation
+        if move == "open":
+            decide.open_all(
+                *fields, rel.expectation.reshape(-1), uniform, half, w,
+                out.give, out.conditional, out.ask, out.walk, out.framed, out.one_time,
+            )  # fmt: skip
+        else:
+            decide.respond_all(
+                *fields, *offer, uniform, half, w,
+                out.give, out.accept, out.walk, out.framed, out.one_time,
+            )  # fmt: skip
 
     def _draws(self, made: bool, d: int) -> np.ndarray:
         """One uniform draw per deal if `made`, else none (`game.NO_DRAWS`): the generator moves only when a rule draws."""
@@ -355,7 +392,6 @@ class ConcessionModel(mesa.Model):
         cfg = self.config
         deal, beh = cfg.deal, cfg.behaviour
         rel = self.relationships
-        side_b = 1 - side_a
         d = len(a)
         simultaneous = deal.protocol == "simultaneous"
         noise, misread = deal.noise, deal.perception_noise
@@ -365,15 +401,17 @@ class ConcessionModel(mesa.Model):
         always_weak_a = self._reads_weakness_always[self.strategy[a]]
         always_weak_b = self._reads_weakness_always[self.strategy[b]]
 
-        view_a = self._view(a, b, pair, side_a)
+        flat_a = 2 * pair + side_a  # each side's place in the flattened contact arrays
+        flat_b = flat_a ^ 1
+        view_a = self._view(a, b, flat_a)
         opening = Opening.nothing(d)
-        self._by_strategy(a, "open", view_a, opening)
+        self._by_strategy(a, "open", view_a, opening, flat_a)
         opening.give = game.flip(opening.give, a, b, self.cost, self.value, noise, self.rng)
 
-        view_b = self._view(b, a, pair, side_b)
+        view_b = self._view(b, a, flat_b)
         if simultaneous:
             answer = Opening.nothing(d)
-            self._by_strategy(b, "open", view_b, answer)
+            self._by_strategy(b, "open", view_b, answer, flat_b)
             answer.give = game.flip(answer.give, b, a, self.cost, self.value, noise, self.rng)
             answer_conditional = answer.conditional
             accept = renege = weak_b_offer = game.NO_FLAGS
@@ -390,7 +428,8 @@ class ConcessionModel(mesa.Model):
             )  # fmt: skip
             view_b.offer_perceived, view_b.reads_weakness = offer_seen, weak_b_offer
             answer = Response.nothing(d)
-            self._by_strategy(b, "respond", view_b, answer)
+            offer = (opening.conditional, opening.ask, offer_seen, weak_b_offer)
+            self._by_strategy(b, "respond", view_b, answer, flat_b, offer)
             answer_conditional = game.NO_FLAGS
             accept, renege = answer.accept, answer.renege
             flips = self._draws(noise > 0, d)

@@ -29,6 +29,8 @@ class Naive(Strategy):
         "stochastic": False,
     }
 
+    settings = ("gives_per_deal",)
+
     def open(self, view: DealView) -> Opening:
         out = Opening.nothing(len(view))
         out.give = view.best_gives(self.params.gives_per_deal)
@@ -39,3 +41,6 @@ class Naive(Strategy):
         out.give = view.best_gives(self.params.gives_per_deal)
         out.accept = np.ones(len(view), dtype=bool)
         return out
+
+
+GIVES_PER_DEAL = 0  # its one parameter's place in `Naive.settings`

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from agents.items import best_gives_of, gives_matching_of, total_of
 from agents.strategy import DealView, Opening, Response, Strategy, StrategyParams, register
-from environments.compiled import compiled
+from environments.compiled import compiled, inlined
 
 
 class ReciprocalParams(StrategyParams):
@@ -46,74 +46,105 @@ class Reciprocal(Strategy):
         "stochastic": "generosity",
     }
 
+    settings = ("generosity", "discriminating", "standing", "walks", "frames")
+
     def open(self, view: DealView) -> Opening:
-        p = self.params
         out = Opening.nothing(len(view))
         _open(
             out.give, out.walk, view.cost_me, view.value_partner, view.met, view.belief,
             view.last_received, view.demand, view.expectation, view.batna_me, view.uniform(),
-            view.surplus / 2, p.generosity, p.discriminating, p.standing, p.walks,
+            view.surplus / 2, self.settings_array(),
         )  # fmt: skip
-        out.framed[:] = p.frames
+        out.framed[:] = self.params.frames
         return out
 
     def respond(self, view: DealView) -> Response:
-        p = self.params
         out = Response.nothing(len(view))
         _respond(
             out.give, out.accept, out.walk, view.cost_me, view.value_partner, view.met,
             view.belief, view.last_received, view.demand, view.batna_me, view.offer_conditional,
             view.offer_ask, view.offer_perceived, view.reads_weakness, view.uniform(),
-            view.surplus / 2, p.generosity, p.discriminating, p.standing, p.walks,
+            view.surplus / 2, self.settings_array(),
         )  # fmt: skip
         return out
 
 
-# One deal at a time, compiled; each line is the rule of the class docstring.
+# The parameters the rules read, in the order of `Reciprocal.settings`.
+GENEROSITY, DISCRIMINATING, STANDING, WALKS, FRAMES = range(5)
+
+
+# One deal at a time, compiled; each line is the rule of the class docstring. The batch loops
+# below and the whole round's loop (agents/decide.py) share these rules.
+
+
+@inlined
+def open_one(
+    cost_me, value_partner, met, belief, last_received, demand, expectation, batna, uniform,
+    half_surplus, p,
+):  # fmt: skip
+    """The opening (give, walk) of one deal."""
+    give = 0
+    first = not met and (p[DISCRIMINATING] == 0.0 or belief >= p[STANDING])
+    forgive = last_received <= 0 and uniform < p[GENEROSITY]
+    if first or forgive:
+        give = best_gives_of(1, cost_me, value_partner)
+    elif met:
+        give = gives_matching_of(last_received / (1.0 + demand), cost_me, value_partner)
+    # Its own give is an investment it expects back, so it is left out of
+    # the comparison: it walks only when the deal itself is worth less
+    # than its outside option.
+    walk = p[WALKS] != 0.0 and half_surplus + expectation - 0.0 < batna
+    if walk:
+        give = 0
+    return give, walk
+
+
+@inlined
+def respond_one(
+    cost_me, value_partner, met, belief, last_received, demand, batna, conditional, ask,
+    perceived, reads_weakness, uniform, half_surplus, p,
+):  # fmt: skip
+    """The answer (give, accept, walk) in one deal."""
+    # A gift is answered in kind (value for perceived value, less by its
+    # demand), unless read as weakness.
+    give = 0
+    unconditional = not conditional and not reads_weakness
+    forgive = unconditional and perceived <= 0 and uniform < p[GENEROSITY]
+    if forgive:
+        give = best_gives_of(1, cost_me, value_partner)
+    elif unconditional:
+        give = gives_matching_of(perceived / (1.0 + demand), cost_me, value_partner)
+    # A partner met before must have given last time; a stranger is judged by reputation.
+    good_standing = (
+        last_received > 0 if met else (p[DISCRIMINATING] == 0.0 or belief >= p[STANDING])
+    )
+    fair = perceived >= (1.0 + demand) * total_of(ask, cost_me)
+    accept = conditional and fair and good_standing and not reads_weakness
+    expected = 0.0 if conditional and not accept else perceived
+    walk = p[WALKS] != 0.0 and half_surplus + expected - 0.0 < batna
+    return give, accept, walk
 
 
 @compiled
 def _open(
     give, walk, cost_me, value_partner, met, belief, last_received, demand, expectation, batna,
-    uniform, half_surplus, generosity, discriminating, standing, walks,
+    uniform, half_surplus, p,
 ):  # fmt: skip
     for d in range(len(give)):
-        first = not met[d] and (not discriminating or belief[d] >= standing)
-        forgive = last_received[d] <= 0 and uniform[d] < generosity
-        if first or forgive:
-            give[d] = best_gives_of(1, cost_me[d], value_partner[d])
-        elif met[d]:
-            target = last_received[d] / (1.0 + demand[d])
-            give[d] = gives_matching_of(target, cost_me[d], value_partner[d])
-        # Its own give is an investment it expects back, so it is left out of
-        # the comparison: it walks only when the deal itself is worth less
-        # than its outside option.
-        walk[d] = walks and half_surplus + expectation[d] - 0.0 < batna[d]
-        if walk[d]:
-            give[d] = 0
+        give[d], walk[d] = open_one(
+            cost_me[d], value_partner[d], met[d], belief[d], last_received[d], demand[d],
+            expectation[d], batna[d], uniform[d], half_surplus, p,
+        )  # fmt: skip
 
 
 @compiled
 def _respond(
     give, accept, walk, cost_me, value_partner, met, belief, last_received, demand, batna,
-    conditional, ask, perceived, reads_weakness, uniform, half_surplus, generosity,
-    discriminating, standing, walks,
+    conditional, ask, perceived, reads_weakness, uniform, half_surplus, p,
 ):  # fmt: skip
     for d in range(len(give)):
-        # A gift is answered in kind (value for perceived value, less by its
-        # demand), unless read as weakness.
-        unconditional = not conditional[d] and not reads_weakness[d]
-        forgive = unconditional and perceived[d] <= 0 and uniform[d] < generosity
-        if forgive:
-            give[d] = best_gives_of(1, cost_me[d], value_partner[d])
-        elif unconditional:
-            target = perceived[d] / (1.0 + demand[d])
-            give[d] = gives_matching_of(target, cost_me[d], value_partner[d])
-        if met[d]:
-            good_standing = last_received[d] > 0
-        else:
-            good_standing = not discriminating or belief[d] >= standing
-        fair = perceived[d] >= (1.0 + demand[d]) * total_of(ask[d], cost_me[d])
-        accept[d] = conditional[d] and fair and good_standing and not reads_weakness[d]
-        expected = 0.0 if conditional[d] and not accept[d] else perceived[d]
-        walk[d] = walks and half_surplus + expected - 0.0 < batna[d]
+        give[d], accept[d], walk[d] = respond_one(
+            cost_me[d], value_partner[d], met[d], belief[d], last_received[d], demand[d],
+            batna[d], conditional[d], ask[d], perceived[d], reads_weakness[d], uniform[d],
+            half_surplus, p,
+        )  # fmt: skip

@@ -82,25 +82,25 @@ class Strategic(Strategy):
         "stochastic": False,
     }
 
+    settings = (
+        "checklist_min", "patience", "pause", "ratio_min", "repeat_min", "trust", "frames",
+        "conditional", "tests_unknown", "avoid_below", "walks", "one_time",
+    )  # fmt: skip
+
     def checklist(self, view: DealView) -> np.ndarray:
         """How many of the five checklist items hold, per deal."""
         out = np.empty(len(view), dtype=np.int64)
         _checklist(
             out, view.cost_me, view.value_partner, view.value_me, view.cost_partner,
-            view.belief, view.last_received, view.continuation, self._settings(),
+            view.belief, view.last_received, view.continuation, self.settings_array(),
         )  # fmt: skip
         return out
-
-    def _settings(self) -> np.ndarray:
-        """The parameters as one float array, for the compiled loops (indexed by `_SETTINGS`)."""
-        p = self.params
-        return np.array([float(getattr(p, name)) for name in _SETTINGS])
 
     def open(self, view: DealView) -> Opening:
         out = Opening.nothing(len(view))
         _open(
             out.give, out.conditional, out.ask, out.walk, *self._memory(view),
-            view.expectation, view.surplus / 2, view.continuation, self._settings(),
+            view.expectation, view.surplus / 2, view.continuation, self.settings_array(),
         )  # fmt: skip
         out.framed[:] = self.params.frames
         out.one_time[:] = self.params.one_time
@@ -111,7 +111,7 @@ class Strategic(Strategy):
         _respond(
             out.give, out.accept, out.walk, *self._memory(view), view.offer_conditional,
             view.offer_ask, view.offer_perceived, view.reads_weakness, view.surplus / 2,
-            view.continuation, self._settings(),
+            view.continuation, self.settings_array(),
         )  # fmt: skip
         out.framed[:] = self.params.frames
         out.one_time[:] = self.params.one_time
@@ -127,15 +127,11 @@ class Strategic(Strategy):
         )  # fmt: skip
 
 
-# The parameters the compiled loops read, in the order of `Strategic._settings`.
-_SETTINGS = (
-    "checklist_min", "patience", "pause", "ratio_min", "repeat_min", "trust", "frames",
-    "conditional", "tests_unknown", "avoid_below", "walks",
-)  # fmt: skip
+# The parameters the rules read, in the order of `Strategic.settings`.
 (
     CHECKLIST_MIN, PATIENCE, PAUSE, RATIO_MIN, REPEAT_MIN, TRUST, FRAMES,
-    CONDITIONAL, TESTS_UNKNOWN, AVOID_BELOW, WALKS,
-) = range(len(_SETTINGS))  # fmt: skip
+    CONDITIONAL, TESTS_UNKNOWN, AVOID_BELOW, WALKS, ONE_TIME,
+) = range(12)  # fmt: skip
 
 
 # One deal at a time, compiled; each rule is the class docstring's.
@@ -191,6 +187,53 @@ def _avoids(reneged, belief, p):
     return p[WALKS] and (reneged or belief < p[AVOID_BELOW])
 
 
+@inlined
+def open_one(
+    cost_me, value_partner, value_me, cost_partner, met, heard, belief, last_received, streak,
+    idle, reneged, batna, expectation, half_surplus, continuation, p,
+):  # fmt: skip
+    """The opening (give, conditional, ask, walk) of one deal."""
+    give = _own_give(
+        cost_me, value_partner, value_me, cost_partner, met, heard, belief, last_received,
+        streak, idle, continuation, p,
+    )  # fmt: skip
+    k, ask_ratio = best_of(value_me, cost_partner)
+    # After its own give went unreturned, it asks for a specific return.
+    ask_now = p[CONDITIONAL] and met and streak > 0 and ask_ratio >= p[RATIO_MIN]
+    conditional = ask_now and give != 0
+    ask = 1 << k if conditional else 0
+    walk = _avoids(reneged, belief, p) or (p[WALKS] and half_surplus + expectation - 0.0 < batna)
+    if walk:
+        give = 0
+        conditional = False
+    return give, conditional, ask, walk
+
+
+@inlined
+def respond_one(
+    cost_me, value_partner, value_me, cost_partner, met, heard, belief, last_received, streak,
+    idle, reneged, demand, batna, conditional, ask, perceived, reads_weakness, half_surplus,
+    continuation, p,
+):  # fmt: skip
+    """The answer (give, accept, walk) in one deal."""
+    # A gift is answered in kind, unless read as weakness (then nothing);
+    # with no gift in front of it, it gives by its own checklist.
+    give = 0
+    if not conditional and perceived > 0:
+        if not reads_weakness:
+            give = gives_matching_of(perceived / (1.0 + demand), cost_me, value_partner)
+    elif not conditional:
+        give = _own_give(
+            cost_me, value_partner, value_me, cost_partner, met, heard, belief, last_received,
+            streak, idle, continuation, p,
+        )  # fmt: skip
+    fair = perceived >= (1.0 + demand) * total_of(ask, cost_me)
+    accept = conditional and fair and not reads_weakness
+    expected = 0.0 if conditional and not accept else perceived
+    walk = _avoids(reneged, belief, p) or (p[WALKS] and half_surplus + expected - 0.0 < batna)
+    return give, accept, walk
+
+
 @compiled
 def _open(
     give, conditional, ask, walk, cost_me, value_partner, value_me, cost_partner, met, heard,
@@ -198,22 +241,11 @@ def _open(
     continuation, p,
 ):  # fmt: skip
     for d in range(len(give)):
-        give[d] = _own_give(
+        give[d], conditional[d], ask[d], walk[d] = open_one(
             cost_me[d], value_partner[d], value_me[d], cost_partner[d], met[d], heard[d],
-            belief[d], last_received[d], streak[d], idle[d], continuation, p,
+            belief[d], last_received[d], streak[d], idle[d], reneged[d], batna[d],
+            expectation[d], half_surplus, continuation, p,
         )  # fmt: skip
-        k, ask_ratio = best_of(value_me[d], cost_partner[d])
-        # After its own give went unreturned, it asks for a specific return.
-        ask_now = p[CONDITIONAL] and met[d] and streak[d] > 0 and ask_ratio >= p[RATIO_MIN]
-        conditional[d] = ask_now and give[d] != 0
-        if conditional[d]:
-            ask[d] = 1 << k
-        walk[d] = _avoids(reneged[d], belief[d], p) or (
-            p[WALKS] and half_surplus + expectation[d] - 0.0 < batna[d]
-        )
-        if walk[d]:
-            give[d] = 0
-            conditional[d] = False
 
 
 @compiled
@@ -223,20 +255,9 @@ def _respond(
     reads_weakness, half_surplus, continuation, p,
 ):  # fmt: skip
     for d in range(len(give)):
-        # A gift is answered in kind, unless read as weakness (then nothing);
-        # with no gift in front of it, it gives by its own checklist.
-        if not conditional[d] and perceived[d] > 0:
-            if not reads_weakness[d]:
-                target = perceived[d] / (1.0 + demand[d])
-                give[d] = gives_matching_of(target, cost_me[d], value_partner[d])
-        elif not conditional[d]:
-            give[d] = _own_give(
-                cost_me[d], value_partner[d], value_me[d], cost_partner[d], met[d], heard[d],
-                belief[d], last_received[d], streak[d], idle[d], continuation, p,
-            )  # fmt: skip
-        fair = perceived[d] >= (1.0 + demand[d]) * total_of(ask[d], cost_me[d])
-        accept[d] = conditional[d] and fair and not reads_weakness[d]
-        expected = 0.0 if conditional[d] and not accept[d] else perceived[d]
-        walk[d] = _avoids(reneged[d], belief[d], p) or (
-            p[WALKS] and half_surplus + expected - 0.0 < batna[d]
-        )
+        give[d], accept[d], walk[d] = respond_one(
+            cost_me[d], value_partner[d], value_me[d], cost_partner[d], met[d], heard[d],
+            belief[d], last_received[d], streak[d], idle[d], reneged[d], demand[d], batna[d],
+            conditional[d], ask[d], perceived[d], reads_weakness[d], half_surplus,
+            continuation, p,
+        )  # fmt: skip

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from agents.items import best_gives_of, best_of, total_of
 from agents.strategy import DealView, Opening, Response, Strategy, StrategyParams, register
-from environments.compiled import compiled
+from environments.compiled import compiled, inlined
 
 
 class TransactionalParams(StrategyParams):
@@ -37,57 +37,86 @@ class Transactional(Strategy):
         "stochastic": False,
     }
 
+    settings = ("offers_trades", "min_gain", "walks")
+
     def open(self, view: DealView) -> Opening:
-        p = self.params
         out = Opening.nothing(len(view))
         _open(
             out.give, out.conditional, out.ask, out.walk, view.cost_me, view.value_partner,
             view.value_me, view.cost_partner, view.expectation, view.batna_me, view.surplus / 2,
-            p.offers_trades, p.min_gain, p.walks,
+            self.settings_array(),
         )  # fmt: skip
         return out
 
     def respond(self, view: DealView) -> Response:
-        p = self.params
         out = Response.nothing(len(view))
         _respond(
             out.accept, out.walk, view.cost_me, view.demand, view.batna_me,
             view.offer_conditional, view.offer_ask, view.offer_perceived, view.reads_weakness,
-            view.surplus / 2, p.min_gain, p.walks,
+            view.surplus / 2, self.settings_array(),
         )  # fmt: skip
         return out
 
 
-# One deal at a time, compiled; each rule is the class docstring's.
+# The parameters the rules read, in the order of `Transactional.settings`.
+OFFERS_TRADES, MIN_GAIN, WALKS = range(3)
+
+
+# One deal at a time, compiled; each rule is the class docstring's. The batch loops below and
+# the whole round's loop (agents/decide.py) share these rules.
+
+
+@inlined
+def open_one(cost_me, value_partner, value_me, cost_partner, expectation, batna, half_surplus, p):
+    """The opening (give, conditional, ask, walk) of one deal."""
+    give, ask, conditional = 0, 0, False
+    mine = best_gives_of(1, cost_me, value_partner)
+    theirs = 1 << best_of(value_me, cost_partner)[0]
+    # The trade pays when what it gets is worth more than what it gives.
+    pays = total_of(mine, cost_me) * p[MIN_GAIN] < total_of(theirs, value_me)
+    if pays and p[OFFERS_TRADES] != 0.0:
+        give, ask, conditional = mine, theirs, True
+    walk = p[WALKS] != 0.0 and half_surplus + expectation - 0.0 < batna
+    if walk:
+        give = 0
+        conditional = False
+    return give, conditional, ask, walk
+
+
+@inlined
+def respond_one(
+    cost_me, demand, batna, conditional, ask, perceived, reads_weakness, half_surplus, p
+):  # fmt: skip
+    """The answer (accept, walk) in one deal: it never gives."""
+    gain = perceived >= (1.0 + demand) * p[MIN_GAIN] * total_of(ask, cost_me)
+    accept = conditional and gain and not reads_weakness
+    walk = False
+    if p[WALKS] != 0.0:
+        planned = total_of(ask if accept else 0, cost_me)
+        expected = 0.0 if conditional and not accept else perceived
+        walk = half_surplus + expected - planned < batna
+    return accept, walk
 
 
 @compiled
 def _open(
     give, conditional, ask, walk, cost_me, value_partner, value_me, cost_partner, expectation,
-    batna, half_surplus, offers_trades, min_gain, walks,
+    batna, half_surplus, p,
 ):  # fmt: skip
     for d in range(len(give)):
-        mine = best_gives_of(1, cost_me[d], value_partner[d])
-        theirs = 1 << best_of(value_me[d], cost_partner[d])[0]
-        # The trade pays when what it gets is worth more than what it gives.
-        pays = total_of(mine, cost_me[d]) * min_gain < total_of(theirs, value_me[d])
-        if pays and offers_trades:
-            give[d], ask[d], conditional[d] = mine, theirs, True
-        walk[d] = walks and half_surplus + expectation[d] - 0.0 < batna[d]
-        if walk[d]:
-            give[d] = 0
-            conditional[d] = False
+        give[d], conditional[d], ask[d], walk[d] = open_one(
+            cost_me[d], value_partner[d], value_me[d], cost_partner[d], expectation[d], batna[d],
+            half_surplus, p,
+        )  # fmt: skip
 
 
 @compiled
 def _respond(
     accept, walk, cost_me, demand, batna, conditional, ask, perceived, reads_weakness,
-    half_surplus, min_gain, walks,
+    half_surplus, p,
 ):  # fmt: skip
     for d in range(len(accept)):
-        gain = perceived[d] >= (1.0 + demand[d]) * min_gain * total_of(ask[d], cost_me[d])
-        accept[d] = conditional[d] and gain and not reads_weakness[d]
-        if walks:
-            planned = total_of(ask[d] if accept[d] else 0, cost_me[d])
-            expected = 0.0 if conditional[d] and not accept[d] else perceived[d]
-            walk[d] = half_surplus + expected - planned < batna[d]
+        accept[d], walk[d] = respond_one(
+            cost_me[d], demand[d], batna[d], conditional[d], ask[d], perceived[d],
+            reads_weakness[d], half_surplus, p,
+        )  # fmt: skip
