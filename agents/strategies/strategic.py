@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from agents.items import best_gives_of, best_of, cheapest_of, gives_matching_of, total_of
+from agents.items import best_of, cheapest_of, gives_matching_of, total_of
 from agents.strategy import DealView, Opening, Response, Strategy, StrategyParams, register
 from environments.compiled import compiled, inlined
 
@@ -138,11 +138,9 @@ class Strategic(Strategy):
 
 
 @inlined
-def _points(cost_me, value_partner, value_me, cost_partner, belief, last_received, continuation, p):
-    """The checklist's count for one deal."""
+def _points(give_ratio, ask_ratio, belief, last_received, continuation, p):
+    """The checklist's count for one deal, given its best give's and its best ask's ratios."""
     ratio_min = p[RATIO_MIN]
-    give_ratio = best_of(value_partner, cost_me)[1]
-    ask_ratio = best_of(value_me, cost_partner)[1]
     likely = belief >= p[TRUST] or last_received > 0
     return (
         int(continuation >= p[REPEAT_MIN])
@@ -156,29 +154,27 @@ def _points(cost_me, value_partner, value_me, cost_partner, belief, last_receive
 @compiled
 def _checklist(out, cost_me, value_partner, value_me, cost_partner, belief, last_received, continuation, p):  # fmt: skip
     for d in range(len(out)):
-        out[d] = _points(
-            cost_me[d], value_partner[d], value_me[d], cost_partner[d], belief[d],
-            last_received[d], continuation, p,
-        )  # fmt: skip
+        give_ratio = best_of(value_partner[d], cost_me[d])[1]
+        ask_ratio = best_of(value_me[d], cost_partner[d])[1]
+        out[d] = _points(give_ratio, ask_ratio, belief[d], last_received[d], continuation, p)
 
 
 @inlined
 def _own_give(
-    cost_me, value_partner, value_me, cost_partner, met, heard, belief, last_received, streak,
-    idle, continuation, p,
+    cost_me, value_partner, ask_ratio, met, heard, belief, last_received, streak, idle,
+    continuation, p,
 ):  # fmt: skip
-    """The single item it would give now by its own checklist (0 = none)."""
+    """The single item it would give now by its own checklist (0 = none); `ask_ratio` is its best ask's."""
     rested = streak == 0 or idle >= p[PAUSE]
     if streak >= p[PATIENCE] or not rested:
         return 0
-    points = _points(
-        cost_me, value_partner, value_me, cost_partner, belief, last_received, continuation, p
-    )
-    if points < p[CHECKLIST_MIN]:
+    # Its best give (`best_gives_of(1, ...)`: the best-ratio item), and that ratio.
+    k, give_ratio = best_of(value_partner, cost_me)
+    if _points(give_ratio, ask_ratio, belief, last_received, continuation, p) < p[CHECKLIST_MIN]:
         return 0
     if not met and not heard and p[TESTS_UNKNOWN]:
         return cheapest_of(cost_me)  # a stranger is tested with a small give
-    return best_gives_of(1, cost_me, value_partner)
+    return 1 << k
 
 
 @inlined
@@ -193,11 +189,11 @@ def open_one(
     idle, reneged, batna, expectation, half_surplus, continuation, p,
 ):  # fmt: skip
     """The opening (give, conditional, ask, walk) of one deal."""
+    k, ask_ratio = best_of(value_me, cost_partner)  # its best ask, and that ratio
     give = _own_give(
-        cost_me, value_partner, value_me, cost_partner, met, heard, belief, last_received,
-        streak, idle, continuation, p,
+        cost_me, value_partner, ask_ratio, met, heard, belief, last_received, streak, idle,
+        continuation, p,
     )  # fmt: skip
-    k, ask_ratio = best_of(value_me, cost_partner)
     # After its own give went unreturned, it asks for a specific return.
     ask_now = p[CONDITIONAL] and met and streak > 0 and ask_ratio >= p[RATIO_MIN]
     conditional = ask_now and give != 0
@@ -224,8 +220,8 @@ def respond_one(
             give = gives_matching_of(perceived / (1.0 + demand), cost_me, value_partner)
     elif not conditional:
         give = _own_give(
-            cost_me, value_partner, value_me, cost_partner, met, heard, belief, last_received,
-            streak, idle, continuation, p,
+            cost_me, value_partner, best_of(value_me, cost_partner)[1], met, heard, belief,
+            last_received, streak, idle, continuation, p,
         )  # fmt: skip
     fair = perceived >= (1.0 + demand) * total_of(ask, cost_me)
     accept = conditional and fair and not reads_weakness
