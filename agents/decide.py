@@ -13,11 +13,11 @@ applying the rule of the deal's strategy.
 The results are the same bits as the batch calls: the same rules, and the
 same random draws in the same order (the model draws each strategy's
 uniforms before the loop, strategy by strategy, as their batch methods
-would). A strategy with no compiled rule for a move (users' strategies, a
-subclass of a built-in one, exploitative's answer: its renege probability is
-a power, which numpy and a compiled loop need not round alike) is still asked
-through a view; `Rules.kind` marks it `ASKED` and the loop leaves its deals
-alone.
+would; exploitative's renege chances, a power that numpy and a compiled
+loop need not round alike, computed by numpy too). A strategy with no
+compiled rule for a move (users' strategies, a subclass of a built-in one) is
+still asked through a view; `Rules.kind` marks it `ASKED` and the loop leaves
+its deals alone.
 """
 
 from __future__ import annotations
@@ -54,8 +54,10 @@ _RULES: dict[type[Strategy], tuple[int, dict[str, bool]]] = {
     Transactional: (TRANSACTIONAL, {"open": False, "respond": False}),
     Strategic: (STRATEGIC, {"open": False, "respond": False}),
     Naive: (NAIVE, {"open": False, "respond": False}),
-    Exploitative: (EXPLOITATIVE, {"open": False}),
+    Exploitative: (EXPLOITATIVE, {"open": False, "respond": True}),
 }
+# The moves whose rule also reads the strategy's `renege_chance` of each deal's demand.
+_CHANCES = {(Exploitative, "respond")}
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,14 @@ class Rules:
 
     `kind[s]` is `ASKED` (through a view) or the code of its compiled rule;
     `settings[s]` its `settings_array()` (padded with zeros); `draws[s]`
-    whether its rule reads one uniform draw per deal.
+    whether its rule reads one uniform draw per deal; `chances[s]` whether it
+    also reads the strategy's `renege_chance(demand)` per deal.
     """
 
     kind: np.ndarray
     settings: np.ndarray
     draws: np.ndarray
+    chances: np.ndarray
 
     @property
     def any_compiled(self) -> bool:
@@ -81,17 +85,19 @@ def rules_for(strategies: list[Strategy], move: str) -> Rules:
     """The `Rules` of `move` ("open" or "respond") for these strategies."""
     kind = np.full(len(strategies), ASKED, dtype=np.int64)
     draws = np.zeros(len(strategies), dtype=bool)
+    chances = np.zeros(len(strategies), dtype=bool)
     rows = []
     for s, strategy in enumerate(strategies):
         # The exact class only: a subclass may have changed any rule.
         code, moves = _RULES.get(type(strategy), (ASKED, {}))
         if move in moves:
             kind[s], draws[s] = code, moves[move]
+            chances[s] = (type(strategy), move) in _CHANCES
         rows.append(strategy.settings_array())
     settings = np.zeros((len(strategies), max([len(r) for r in rows], default=0) or 1))
     for s, row in enumerate(rows):
         settings[s, : len(row)] = row
-    return Rules(kind, settings, draws)
+    return Rules(kind, settings, draws, chances)
 
 
 @compiled
@@ -147,14 +153,16 @@ def open_all(
 @compiled
 def respond_all(
     kind, settings, order, start, me, partner, flat, cost, value, batna, met, heard, belief,
-    last_received, streak, idle, reneged, demand, offer_conditional, offer_ask, perceived,
-    reads_weakness, uniform, half_surplus, continuation, give, accept, walk, framed, one_time,
+    last_received, streak, idle, reneged, demand, expectation, offer_give, offer_conditional,
+    offer_ask, perceived, reads_weakness, uniform, chance, half_surplus, continuation, give,
+    accept, renege, walk, framed, one_time,
 ):  # fmt: skip
     """The answers of a round's deals whose responder's strategy has a compiled rule.
 
     As `open_all`, with `me[d]` the responder and the offer in front of it
-    (`offer_conditional`, `offer_ask`, its `perceived` value, whether it
-    `reads_weakness` in it). Writes the deal's `Response` fields.
+    (`offer_give`, `offer_conditional`, `offer_ask`, its `perceived` value,
+    whether it `reads_weakness` in it); `chance[d]` is the deal's renege
+    chance where its rule reads one. Writes the deal's `Response` fields.
     """
     for s in range(len(kind)):
         k, p = kind[s], settings[s]
@@ -186,3 +194,8 @@ def respond_all(
             elif k == NAIVE:
                 give[d] = best_gives_of(int(p[naive.GIVES_PER_DEAL]), cost[i], value[j])
                 accept[d] = True
+            elif k == EXPLOITATIVE:
+                accept[d], renege[d], walk[d] = exploitative.respond_one(
+                    offer_give[d], offer_conditional[d], met[f], expectation[f], perceived[d],
+                    batna[i], uniform[d], chance[d], half_surplus, p,
+                )  # fmt: skip

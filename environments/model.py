@@ -333,13 +333,14 @@ class ConcessionModel(mesa.Model):
         the round (`agents.decide`), after its draws are made here in its
         turn; any other is asked through a view of its deals. `flat` is
         `me`'s side of each deal's contact in the flattened contact arrays;
-        `offer`, when responding: the offer's conditional flags and asks, its
-        perceived value and whether it is read as weakness.
+        `offer`, when responding: the offer's gives, conditional flags and
+        asks, its perceived value and whether it is read as weakness.
         """
+        rel, cfg = self.relationships, self.config
         rules = self._rules[move]
         order, start = group_by_key(self.strategy.take(me), len(self.strategies))
         present = np.flatnonzero(np.diff(start))
-        uniform = game.NO_DRAWS
+        uniform = chance = game.NO_DRAWS
         for s in present:
             # Its deals, in order (all of them when it plays every deal: no split needed).
             rows = slice(None) if len(present) == 1 else order[start[s] : start[s + 1]]
@@ -348,6 +349,11 @@ class ConcessionModel(mesa.Model):
                     if not len(uniform):
                         uniform = np.empty(len(me))
                     uniform[rows] = self.rng.random(start[s + 1] - start[s])
+                if rules.chances[s]:
+                    if not len(chance):
+                        chance = np.empty(len(me))
+                    demand = rel.demand.reshape(-1).take(flat[rows])
+                    chance[rows] = self.strategies[s].renege_chance(demand)
                 continue
             sub = view if len(present) == 1 else view.subset(rows)
             decided = getattr(self.strategies[s], move)(sub)
@@ -357,23 +363,23 @@ class ConcessionModel(mesa.Model):
                     getattr(out, name)[rows] = value
         if not (rules.kind[present] > decide.HOLDOUT).any():
             return
-        rel, cfg = self.relationships, self.config
         fields = (
             rules.kind, rules.settings, order, start, me, view.partner, flat, self.cost,
             self.value, self.batna, rel.met.reshape(-1), rel.heard.reshape(-1),
             rel.belief.reshape(-1), rel.last_received.reshape(-1), rel.streak.reshape(-1),
             rel.idle.reshape(-1), rel.reneged.reshape(-1), rel.demand.reshape(-1),
+            rel.expectation.reshape(-1),
         )  # fmt: skip
         half, w = cfg.deal.surplus / 2, cfg.deal.continuation
         if move == "open":
             decide.open_all(
-                *fields, rel.expectation.reshape(-1), uniform, half, w,
+                *fields, uniform, half, w,
                 out.give, out.conditional, out.ask, out.walk, out.framed, out.one_time,
             )  # fmt: skip
         else:
             decide.respond_all(
-                *fields, *offer, uniform, half, w,
-                out.give, out.accept, out.walk, out.framed, out.one_time,
+                *fields, *offer, uniform, chance, half, w,
+                out.give, out.accept, out.renege, out.walk, out.framed, out.one_time,
             )  # fmt: skip
 
     def _draws(self, made: bool, d: int) -> np.ndarray:
@@ -428,7 +434,7 @@ class ConcessionModel(mesa.Model):
             )  # fmt: skip
             view_b.offer_perceived, view_b.reads_weakness = offer_seen, weak_b_offer
             answer = Response.nothing(d)
-            offer = (opening.conditional, opening.ask, offer_seen, weak_b_offer)
+            offer = (opening.give, opening.conditional, opening.ask, offer_seen, weak_b_offer)
             self._by_strategy(b, "respond", view_b, answer, flat_b, offer)
             answer_conditional = game.NO_FLAGS
             accept, renege = answer.accept, answer.renege

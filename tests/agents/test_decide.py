@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from agents import decide
-from agents.strategies import Reciprocal
+from agents.strategies import Exploitative, Reciprocal
 from environments.model import ConcessionModel
 
 NOISY = {"noise": 0.05, "perception_noise": 0.07, "batna": {"low": 0.0, "high": 0.6}}
@@ -51,7 +51,7 @@ def asked(model: ConcessionModel) -> ConcessionModel:
     """The model with every strategy asked through its views instead of the compiled loop."""
     for move, rules in model._rules.items():
         model._rules[move] = decide.Rules(
-            np.full_like(rules.kind, decide.ASKED), rules.settings, rules.draws
+            np.full_like(rules.kind, decide.ASKED), rules.settings, rules.draws, rules.chances
         )
     return model
 
@@ -84,8 +84,8 @@ def test_only_built_in_classes_have_compiled_rules():
         rules = decide.rules_for(strategies, move)
         assert rules.kind.tolist() == [decide.RECIPROCAL, decide.ASKED]
         assert rules.draws.tolist() == [True, False]
-    # exploitative's answer draws through numpy's power: always asked
-    from agents.strategies import Exploitative
-
-    assert decide.rules_for([Exploitative()], "respond").kind.tolist() == [decide.ASKED]
+    # exploitative's answer reads a renege chance that numpy computes beforehand
+    rules = decide.rules_for([Exploitative(), Reciprocal()], "respond")
+    assert rules.kind.tolist() == [decide.EXPLOITATIVE, decide.RECIPROCAL]
+    assert rules.chances.tolist() == [True, False]
     assert decide.rules_for([Exploitative()], "open").kind.tolist() == [decide.EXPLOITATIVE]
