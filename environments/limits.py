@@ -17,9 +17,10 @@ referrals and the agent snapshots, with byte costs MEASURED on this code
   without gossip, and `SAFETY` adds a fifth on top; with gossip and
   referrals the estimate is above the measured peak by more (contacts are
   counted at their bound, see below): 1.03 times on W1's model at n = 10^4
-  over 200 steps, 1.22 at 3 x 10^5 over 10 steps, 1.42 at 10^6 over 20
-  (4.7 GiB against a measured 3.35 GiB, with 512 contact bits a negotiator
-  and gossip's stories copied into hearer order).
+  over 200 steps, 1.22 at 3 x 10^5 over 10 steps, 1.35-1.42 at 10^6 over
+  20 (4.7 GiB against 3.35-3.48 GiB measured on different runs of the same
+  day, with 512 contact bits a negotiator and gossip's stories copied into
+  hearer order).
 - A step's temporaries peak either while its deals are played or while
   their gossip is heard, not both: the estimate takes the larger.
 
