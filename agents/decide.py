@@ -3,12 +3,12 @@
 The general way a strategy decides is a batch call: the model hands it a
 `DealView` of its own deals and it returns an `Opening` or a `Response`.
 That costs, per strategy and move, a view, a gathered copy of every field it
-reads and a call from Python: about half of a step without gossip. The
+reads and a call from Python: about 40% of a step without gossip. The
 built-in strategies also have their rules compiled one deal at a time (each
 strategy module's `open_one` / `respond_one`, which its batch loops call
-too), so `open_all` and `respond_all` run every deal of a round in one loop,
-in deal order, reading each field straight from the model's arrays and
-applying the rule of the deal's strategy.
+too), so `open_all` and `respond_all` run every deal of a round in one
+compiled call, strategy by strategy, reading each field straight from the
+model's arrays and applying the strategy's rule.
 
 The results are the same bits as the batch calls: the same rules, and the
 same random draws in the same order (the model draws each strategy's
@@ -74,11 +74,6 @@ class Rules:
     settings: np.ndarray
     draws: np.ndarray
     chances: np.ndarray
-
-    @property
-    def any_compiled(self) -> bool:
-        """Whether some strategy's rule runs in the loop (one that does something)."""
-        return bool((self.kind > HOLDOUT).any())
 
 
 def rules_for(strategies: list[Strategy], move: str) -> Rules:
