@@ -75,6 +75,21 @@ def test_compiled_loop_decides_as_the_batch_methods(params, protocol, items):
     assert int(fast.steps_frame()["gives"].sum()) > 0  # the runs did something
 
 
+def test_strategies_asked_through_views_draw_in_their_turn():
+    # A reciprocal asked through views between built-in ones whose rules draw in the loop: the
+    # generator must move strategy by strategy, as when every strategy is asked.
+    mix = {"reciprocal": 0.3, "tests.helpers.asked:AskedReciprocal": 0.3, "exploitative": 0.4}
+    for protocol in ("offer-response", "simultaneous"):
+        cfg = {**config(PARAMS[1], protocol, 3), "population": {"n": 200, "mix": mix}}
+        fast = ConcessionModel(cfg, rng=11)
+        assert decide.ASKED in fast._rules["open"].kind.tolist()
+        fast.run(12)
+        slow = asked(ConcessionModel(cfg, rng=11)).run(12)
+        for x, y in zip(tables(fast), tables(slow), strict=True):
+            assert x.equals(y)
+        assert fast.rng.bit_generator.state == slow.rng.bit_generator.state
+
+
 def test_only_built_in_classes_have_compiled_rules():
     class Mine(Reciprocal):  # a user's variant may change any rule
         pass
