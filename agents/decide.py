@@ -88,7 +88,8 @@ def rules_for(strategies: list[Strategy], move: str) -> Rules:
         if move in moves:
             kind[s], draws[s] = code, moves[move]
             chances[s] = (type(strategy), move) in _CHANCES
-        rows.append(strategy.settings_array())
+        # Only the loop reads settings: a user's strategy may use the name for its own purposes.
+        rows.append(strategy.settings_array() if kind[s] != ASKED else np.zeros(0))
     settings = np.zeros((len(strategies), max([len(r) for r in rows], default=0) or 1))
     for s, row in enumerate(rows):
         settings[s, : len(row)] = row
