@@ -244,30 +244,31 @@ def remember_deals(
     closed or not, is counted in `deals` on both sides. Returns
     satisfaction[0] for side a, satisfaction[1] for side b.
     """
-    d = len(pair)
-    for i in range(d):
-        deals[2 * pair[i]] += 1
-        deals[2 * pair[i] + 1] += 1
-    # Each side reads the partner's streak as it was before this round.
-    partner_streak = np.empty((2, d), dtype=streak.dtype)
-    for i in range(d):
-        f = 2 * pair[i] + side_a[i]
-        partner_streak[0, i], partner_streak[1, i] = streak[f ^ 1], streak[f]
-    satisfaction = np.zeros((2, d))
-    for me in range(2):
-        gave, got = (give_a, give_b) if me == 0 else (give_b, give_a)
-        seen, cost = (seen_a, cost_a) if me == 0 else (seen_b, cost_b)
-        one_time, weak = (one_time_a, weak_a) if me == 0 else (one_time_b, weak_b)
-        for i in range(d):
-            if closed[i]:
-                satisfaction[me, i] = _remember_one(
-                    2 * pair[i] + (side_a[i] if me == 0 else 1 - side_a[i]),
-                    gave[i], got[i], seen[i], cost[i], one_time[i], weak[i],
-                    partner_streak[me, i], expectation, streak, met, last_received,
-                    received_total, idle, demand, belief, heard, reciprocity_norm,
-                    loss_aversion, expectation_rate, exception_weight,
-                    desperation_threshold, belief_rate,
-                )  # fmt: skip
+    # One pass over the deals, both sides of each: a deal's contact is in no other deal of the
+    # round, so its updates touch no other deal's memory, and the contact's memory is read and
+    # written while it is in cache.
+    satisfaction = np.zeros((2, len(pair)))
+    for i in range(len(pair)):
+        f_a = 2 * pair[i] + side_a[i]
+        f_b = f_a ^ 1
+        deals[f_a] += 1
+        deals[f_b] += 1
+        if not closed[i]:
+            continue
+        # Each side reads the partner's streak as it was before this deal.
+        streak_a, streak_b = streak[f_a], streak[f_b]
+        satisfaction[0, i] = _remember_one(
+            f_a, give_a[i], give_b[i], seen_a[i], cost_a[i], one_time_a[i], weak_a[i], streak_b,
+            expectation, streak, met, last_received, received_total, idle, demand, belief, heard,
+            reciprocity_norm, loss_aversion, expectation_rate, exception_weight,
+            desperation_threshold, belief_rate,
+        )  # fmt: skip
+        satisfaction[1, i] = _remember_one(
+            f_b, give_b[i], give_a[i], seen_b[i], cost_b[i], one_time_b[i], weak_b[i], streak_a,
+            expectation, streak, met, last_received, received_total, idle, demand, belief, heard,
+            reciprocity_norm, loss_aversion, expectation_rate, exception_weight,
+            desperation_threshold, belief_rate,
+        )  # fmt: skip
     return satisfaction
 
 
