@@ -237,8 +237,8 @@ class ConcessionModel(mesa.Model):
                 side_a = np.zeros(len(pairs), dtype=np.int64)
             else:
                 side_a = (self.rng.random(len(pairs)) < 0.5).astype(np.int64)
-            u, v, v_opens = rel.u.take(pairs), rel.v.take(pairs), side_a == 1
-            return np.where(v_opens, v, u), np.where(v_opens, u, v), pairs, side_a
+            a, b = rel.ends(pairs, side_a)
+            return a, b, pairs, side_a
         # initiator: each negotiator starts deals_per_step deals with contacts
         # drawn at random; strategies that choose partners by reputation
         # (`chooses_partners`) draw them in proportion to their belief.
@@ -404,8 +404,8 @@ class ConcessionModel(mesa.Model):
         # Gifts are read as weakness at random only when some BATNA is positive.
         weakness = beh.weakness_sensitivity
         weak_draws = weakness > 0 and deal.batna.high > 0
-        always_weak_a = self._reads_weakness_always[self.strategy[a]]
-        always_weak_b = self._reads_weakness_always[self.strategy[b]]
+        always_weak_a = self._reads_weakness_always.take(self.strategy.take(a))
+        always_weak_b = self._reads_weakness_always.take(self.strategy.take(b))
 
         flat_a = 2 * pair + side_a  # each side's place in the flattened contact arrays
         flat_b = flat_a ^ 1
@@ -548,7 +548,9 @@ class ConcessionModel(mesa.Model):
         )  # fmt: skip
         add_deals(self._agent_totals, self._agent_scratch, _AGENT_MEASURES, a, b, *deals)
         scratch = np.zeros((len(counters), MEASURES), np.float64)
-        add_deals(counters, scratch, _STEP_MEASURES, self.strategy[a], self.strategy[b], *deals)
+        add_deals(
+            counters, scratch, _STEP_MEASURES, self.strategy.take(a), self.strategy.take(b), *deals
+        )
 
     # ------------------------------------------------------------------ word of mouth
 
