@@ -30,7 +30,16 @@ PARAMS = (
     {
         "reciprocal": {"generosity": 0.1, "walks": False},
         "transactional": {"walks": False, "min_gain": 0.5},
-        "strategic": {"conditional": False, "frames": False, "walks": False, "trust": 0.3},
+        "strategic": {
+            "conditional": False,
+            "frames": False,
+            "walks": False,
+            "trust": 0.3,
+            "patience": 4,
+            "ratio_min": 1.5,
+            "repeat_min": 0.97,
+            "avoid_below": 0.3,
+        },  # fmt: skip
         "naive": {"gives_per_deal": 5},
     },
 )
