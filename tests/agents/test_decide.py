@@ -39,7 +39,7 @@ PARAMS = (
             "ratio_min": 1.5,
             "repeat_min": 0.97,
             "avoid_below": 0.3,
-        },  # fmt: skip
+        },
         "naive": {"gives_per_deal": 5},
     },
 )
