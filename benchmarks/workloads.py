@@ -266,8 +266,24 @@ def cpu_busy(seconds: float = 1.0) -> float:
     return 1.0 - (idle1 - idle0) / max(1, total1 - total0)
 
 
+def reference_loop_ns(iterations: int = 2_000_000) -> float:
+    """Nanoseconds per iteration of a fixed pure-Python loop: how fast this machine is right now.
+
+    On a shared machine the same code runs at different speeds from one
+    hour to the next (the host's load is not in the load average): this
+    figure, printed with every result, says how fast the machine was when it
+    was measured: a run whose reference loop took 20% longer ran on a
+    machine about 20% slower.
+    """
+    start = time.perf_counter()
+    total = 0
+    for i in range(iterations):
+        total += i
+    return (time.perf_counter() - start) / iterations * 1e9
+
+
 def machine() -> dict[str, Any]:
-    """What the figures were measured on: CPU, cores, memory, Python and library versions."""
+    """What the figures were measured on: CPU, cores, memory, versions, and its speed right now."""
     import polars as pl
 
     cpu = platform.processor() or platform.machine()
@@ -295,6 +311,7 @@ def machine() -> dict[str, Any]:
         "numpy": np.__version__,
         "polars": pl.__version__,
         "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"),
+        "reference_loop_ns": reference_loop_ns(),
     }
 
 
@@ -304,7 +321,8 @@ def machine_line(info: dict[str, Any] | None = None) -> str:
     return (
         f"machine: {m['cpu']}, {m['usable_cores']} of {m['cores']} cores usable, "
         f"{m['memory_gib']} GiB, {m['os']}, python {m['python']}, numpy {m['numpy']}, "
-        f"polars {m['polars']}, load average {m['load_average_1min']:.2f}"
+        f"polars {m['polars']}, load average {m['load_average_1min']:.2f}, "
+        f"reference loop {m['reference_loop_ns']:.0f} ns"
     )
 
 
