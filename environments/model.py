@@ -830,7 +830,12 @@ class ConcessionModel(mesa.Model):
                 "gossip": spread["gossip"],
                 "contacts_dropped": decayed,
                 "contacts": int(self.relationships.active[: self.relationships.size].sum()),
-                "mean_reputation": float(np.nanmean(reputation)) if known.any() else float("nan"),
+                # np.nanmean's own sum and division, without its copies and checks.
+                "mean_reputation": (
+                    float(np.where(known, reputation, 0.0).sum() / known.sum())
+                    if known.any()
+                    else float("nan")
+                ),
                 "gini": self._gini(),
             }
         )
