@@ -57,26 +57,33 @@ class LocalPool:
         if workers < 1:
             raise ValueError(f"a pool has at least one worker, not {workers}")
         self.workers = workers
-        # The parallelism is across runs: a worker that also spreads numpy or polars over every
-        # core fights the others for them (measured: 2 workers were slower than 1). Workers are
-        # spawned with these set (unless the user set them), now and when they are replaced.
-        self._env_set = [var for var in SINGLE_THREAD_ENV if var not in os.environ]
-        for var in self._env_set:
-            os.environ[var] = "1"
         self.executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        executor = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            max_tasks_per_child=MAX_TASKS_PER_CHILD,
-            initializer=_start_worker,
-            initargs=(os.getpid(),),
-        )
-        # The executor starts a process for each task submitted while none is idle: one warm-up
-        # task per worker starts them all now, rather than when the first batches are submitted.
-        for _ in range(self.workers):
-            executor.submit(_warm_up)
+        # The parallelism is across runs: a worker that also spreads numpy or polars over every
+        # core fights the others for them (measured: 2 workers were slower than 1). The workers
+        # get one thread each (unless the user set these): in the environment they are spawned
+        # with, and again in each one (`_start_worker`) for those that replace them later. This
+        # process keeps its own setting: at the end it assembles the tables, when every core is
+        # free (2 threads on 2 cores: 2.5 s -> 1.5 s for a sweep of 1,000 runs).
+        single = {var: "1" for var in SINGLE_THREAD_ENV if var not in os.environ}
+        os.environ.update(single)
+        try:
+            executor = _Executor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                max_tasks_per_child=MAX_TASKS_PER_CHILD,
+                initializer=_start_worker,
+                initargs=(os.getpid(), single),
+            )
+            # The first task submitted starts every worker (see `_Executor`), each spawned with
+            # `single` set; a warm-up task per worker has each import the model now, rather than
+            # when the first batches come.
+            for _ in range(self.workers):
+                executor.submit(_warm_up)
+        finally:
+            for var in single:
+                os.environ.pop(var, None)
         return executor
 
     def renew(self) -> None:
@@ -96,16 +103,44 @@ class LocalPool:
             for process in list((getattr(self.executor, "_processes", None) or {}).values()):
                 process.terminate()
         self.executor.shutdown(wait=True, cancel_futures=cancel)
-        for var in self._env_set:
-            os.environ.pop(var, None)
-        self._env_set = []
+
+
+class _Executor(ProcessPoolExecutor):
+    """A `ProcessPoolExecutor` that always replaces a worker that exited at its task limit.
+
+    Python's own (3.11, and later versions before their fix for
+    gh-115634) decides whether to start a process from a count of finished
+    tasks that can outlive the worker that finished them: when a worker
+    exits at `max_tasks_per_child` while batches are queued, it may start no
+    replacement and the sweep waits for ever (seen here: a sweep of 980
+    runs stopped one batch before its end). Here a process is started
+    whenever there are fewer than `max_workers`, which is also what
+    `LocalPool` wants when it starts: every worker at once.
+    """
+
+    def _adjust_process_count(self) -> None:
+        processes = getattr(self, "_processes", None)
+        spawn = getattr(self, "_spawn_process", None)
+        if processes is None:  # shut down
+            return
+        if spawn is None:  # an executor unlike Python 3.11-3.14's: its own way
+            super()._adjust_process_count()
+            return
+        while len(processes) < self._max_workers:
+            spawn()
 
 
 # --------------------------------------------------------------------------- in the worker
 
 
-def _start_worker(parent: int) -> None:
-    """Set up a worker process: it exits with its parent, and exits fast."""
+def _start_worker(parent: int, env: dict[str, str]) -> None:
+    """Set up a worker process: one thread for numpy and polars, exits with its parent, and fast.
+
+    `env` is set here too for workers spawned later, to replace others: it
+    takes effect if numpy and polars are imported after this, as they are
+    unless the script that started the sweep imports them at its top.
+    """
+    os.environ.update(env)
     _watch_parent(parent)
     atexit.register(_exit_without_teardown)
 
