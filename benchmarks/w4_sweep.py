@@ -1,6 +1,10 @@
 """W4: the `backfire-map` quick sweep on 2 workers against 1, and the runner's overhead.
 
-    .venv/bin/python benchmarks/w4_sweep.py [--workers 1 2] [--scenario backfire-map]
+    .venv/bin/python benchmarks/w4_sweep.py [--workers 1 2] [--scenario backfire-map] [--size quick]
+
+`--size base` runs the scenario as written instead (backfire-map: 980 runs
+of 500 negotiators, about 3 minutes on one core), where the runs, not the
+start and the end, are most of the time.
 
 Runs `concession sweep backfire-map --size quick --out TMP --workers W` in a
 fresh process and a fresh temporary folder for each worker count, and times

@@ -162,7 +162,10 @@ def sweep(
         typer.Option(help="run on a Dask cluster: the scheduler's address (tcp://host:8786)"),
     ] = None,
     size: Annotated[
-        str | None, typer.Option(help="which of the spec's sizes to run: quick (default) or full")
+        str | None,
+        typer.Option(
+            help="which of the spec's sizes to run: quick (default), full, or base (as written)"
+        ),
     ] = None,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="run failed runs again")

@@ -55,6 +55,7 @@ from environments.config import ConfigError, ModelConfig, OutputConfig, load_con
 from environments.limits import Preflight
 
 DESIGNS = ("grid", "random", "latin_hypercube")
+BASE_SIZE = "base"  # the `--size` that runs a spec as written, without its `[sizes]` tables
 TOP_KEYS = ("name", "description", "replicates", "steps", "seed", "base", "sweep", "pairs", "sizes")
 SWEEP_KEYS = ("design", "samples", "parameters")
 PAIR_KEYS = ("name", "replace", "set")
@@ -544,7 +545,8 @@ def load_spec(
 
     `size` picks one of the file's `[sizes.<name>]` tables, merged over the
     rest of the file (built-in scenarios have `quick` and `full`; the default
-    for a file with sizes is `quick`). Every run's configuration is validated
+    for a file with sizes is `quick`); `base` (unless the file names a size
+    so) is the file as written, no size merged. Every run's configuration is validated
     here; any problem is a `ConfigError` naming the key and what is allowed.
 
     `preflight` also checks what the runs ask of the machine (`Preflight`):
@@ -570,9 +572,11 @@ def load_spec(
         raise ConfigError("sizes: each size is a table, e.g. [sizes.quick] replicates = 2")
     if size is None and sizes:
         size = "quick" if "quick" in sizes else next(iter(sizes))
-    if size is not None:
+    if size == BASE_SIZE and BASE_SIZE not in sizes:
+        pass  # the spec as written, no size merged over it
+    elif size is not None:
         if size not in sizes:
-            known = ", ".join(sizes) or "none (this spec has no [sizes] tables)"
+            known = ", ".join([*sizes, BASE_SIZE])
             raise ConfigError(f"--size {size!r}: this spec's sizes are {known}")
         for key in sizes[size]:
             if key not in TOP_KEYS or key == "sizes":

@@ -183,7 +183,11 @@ def test_sizes_merge_over_the_file_and_an_unknown_size_is_refused():
     spec = load_spec(raw)  # quick by default
     assert spec.replicates == 1 and spec.base["population"]["n"] == 10
     assert spec.base["population"]["mix"]["strategic"] == 0.4  # merged, not replaced
-    with pytest.raises(ConfigError, match="sizes are quick"):
+    with pytest.raises(ConfigError, match="sizes are quick, base"):
         load_spec(raw, "huge")
+    as_written = load_spec(raw, "base")  # no size merged
+    assert as_written.replicates == tiny_spec()["replicates"] != 1
+    assert as_written.base["population"]["n"] == tiny_spec()["base"]["population"]["n"] != 10
+    assert as_written.size == "base" and as_written.identity() != spec.identity()
     with pytest.raises(ConfigError, match="neither a spec file nor a built-in scenario"):
         load_spec("backfire-mop")
