@@ -546,8 +546,9 @@ def load_spec(
     `size` picks one of the file's `[sizes.<name>]` tables, merged over the
     rest of the file (built-in scenarios have `quick` and `full`; the default
     for a file with sizes is `quick`); `base` (unless the file names a size
-    so) is the file as written, no size merged. Every run's configuration is validated
-    here; any problem is a `ConfigError` naming the key and what is allowed.
+    so) is the file as written, no size merged. Every run's configuration is
+    validated here; any problem is a `ConfigError` naming the key and what is
+    allowed.
 
     `preflight` also checks what the runs ask of the machine (`Preflight`):
     graph files load, and, with `check_memory`, every run fits in the memory
