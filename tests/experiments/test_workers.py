@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import wait
 
 import pytest
 
@@ -49,9 +50,11 @@ def test_workers_that_reach_their_task_limit_are_replaced_while_tasks_wait(unset
     # exits at its task limit while tasks are queued, and then waits for ever: a long sweep hung.
     monkeypatch.setattr(workers, "MAX_TASKS_PER_CHILD", 2)
     pool = LocalPool(1)
-    try:
-        futures = [pool.executor.submit(threads) for _ in range(10)]
-        seen = [future.result(timeout=60) for future in futures]
-    finally:
-        pool.close(cancel=True)
+    futures = [pool.executor.submit(threads) for _ in range(10)]
+    _, waiting = wait(futures, timeout=60)
+    if waiting:  # fail without waiting for the executor (pytest's exit then still would)
+        pool.executor.shutdown(wait=False, cancel_futures=True)
+        pytest.fail(f"a worker at its task limit was not replaced: {len(waiting)} of 10 tasks wait")
+    pool.close()
+    seen = [future.result() for future in futures]
     assert len({pid for pid, _, _ in seen}) >= 5  # every worker ran at most 2 tasks
