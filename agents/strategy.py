@@ -33,6 +33,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents import items
+from environments.compiled import inlined
 from environments.config import BUILTIN_STRATEGIES, ConfigError
 
 Mask = np.ndarray  # int64 bitmask per deal: bit k set means item k
@@ -72,6 +73,15 @@ VIEW_FIELDS: dict[str, str] = {
     "offer_perceived": "responding: perceived value to me of the offered give",
     "reads_weakness": "responding: I read this give as weakness (my BATNA is strong)",
 }
+
+
+@inlined
+def below_batna(expected, planned_cost, half_surplus, batna):
+    """Whether a deal pays less than the BATNA: S/2 + expected - planned cost < BATNA.
+
+    `DealView.expects_below_batna`'s rule, also for one deal in compiled rules.
+    """
+    return half_surplus + expected - planned_cost < batna
 
 
 class DealView:
@@ -187,7 +197,8 @@ class DealView:
         """
         if expected is None:
             expected = self.expectation
-        return self.surplus / 2 + expected - planned_cost < self.batna_me
+        # The rule's plain Python form: numpy over the arrays, as before it was compiled.
+        return below_batna.py_func(expected, planned_cost, self.surplus / 2, self.batna_me)
 
     def draw(self, prob: float | np.ndarray) -> np.ndarray:
         """One Bernoulli draw per deal from the model's generator."""

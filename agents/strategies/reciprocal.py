@@ -5,7 +5,15 @@ from __future__ import annotations
 from pydantic import Field
 
 from agents.items import best_gives_of, gives_matching_of, total_of
-from agents.strategy import DealView, Opening, Response, Strategy, StrategyParams, register
+from agents.strategy import (
+    DealView,
+    Opening,
+    Response,
+    Strategy,
+    StrategyParams,
+    below_batna,
+    register,
+)
 from environments.compiled import compiled, inlined
 
 
@@ -93,7 +101,7 @@ def open_one(
     # Its own give is an investment it expects back, so it is left out of
     # the comparison: it walks only when the deal itself is worth less
     # than its outside option.
-    walk = p[WALKS] != 0.0 and half_surplus + expectation - 0.0 < batna
+    walk = p[WALKS] != 0.0 and below_batna(expectation, 0.0, half_surplus, batna)
     if walk:
         give = 0
     return give, walk
@@ -121,7 +129,7 @@ def respond_one(
     fair = perceived >= (1.0 + demand) * total_of(ask, cost_me)
     accept = conditional and fair and good_standing and not reads_weakness
     expected = 0.0 if conditional and not accept else perceived
-    walk = p[WALKS] != 0.0 and half_surplus + expected - 0.0 < batna
+    walk = p[WALKS] != 0.0 and below_batna(expected, 0.0, half_surplus, batna)
     return give, accept, walk
 
 

@@ -6,7 +6,15 @@ import numpy as np
 from pydantic import Field
 
 from agents.items import best_of, cheapest_of, gives_matching_of, total_of
-from agents.strategy import DealView, Opening, Response, Strategy, StrategyParams, register
+from agents.strategy import (
+    DealView,
+    Opening,
+    Response,
+    Strategy,
+    StrategyParams,
+    below_batna,
+    register,
+)
 from environments.compiled import compiled, inlined
 
 
@@ -198,7 +206,9 @@ def open_one(
     ask_now = p[CONDITIONAL] and met and streak > 0 and ask_ratio >= p[RATIO_MIN]
     conditional = ask_now and give != 0
     ask = 1 << k if conditional else 0
-    walk = _avoids(reneged, belief, p) or (p[WALKS] and half_surplus + expectation - 0.0 < batna)
+    walk = _avoids(reneged, belief, p) or (
+        p[WALKS] and below_batna(expectation, 0.0, half_surplus, batna)
+    )
     if walk:
         give = 0
         conditional = False
@@ -226,7 +236,9 @@ def respond_one(
     fair = perceived >= (1.0 + demand) * total_of(ask, cost_me)
     accept = conditional and fair and not reads_weakness
     expected = 0.0 if conditional and not accept else perceived
-    walk = _avoids(reneged, belief, p) or (p[WALKS] and half_surplus + expected - 0.0 < batna)
+    walk = _avoids(reneged, belief, p) or (
+        p[WALKS] and below_batna(expected, 0.0, half_surplus, batna)
+    )
     return give, accept, walk
 
 

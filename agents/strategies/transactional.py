@@ -5,7 +5,15 @@ from __future__ import annotations
 from pydantic import Field
 
 from agents.items import best_gives_of, best_of, total_of
-from agents.strategy import DealView, Opening, Response, Strategy, StrategyParams, register
+from agents.strategy import (
+    DealView,
+    Opening,
+    Response,
+    Strategy,
+    StrategyParams,
+    below_batna,
+    register,
+)
 from environments.compiled import compiled, inlined
 
 
@@ -76,7 +84,7 @@ def open_one(cost_me, value_partner, value_me, cost_partner, expectation, batna,
     pays = total_of(mine, cost_me) * p[MIN_GAIN] < total_of(theirs, value_me)
     if pays and p[OFFERS_TRADES] != 0.0:
         give, ask, conditional = mine, theirs, True
-    walk = p[WALKS] != 0.0 and half_surplus + expectation - 0.0 < batna
+    walk = p[WALKS] != 0.0 and below_batna(expectation, 0.0, half_surplus, batna)
     if walk:
         give = 0
         conditional = False
@@ -94,7 +102,7 @@ def respond_one(
     if p[WALKS] != 0.0:
         planned = total_of(ask if accept else 0, cost_me)
         expected = 0.0 if conditional and not accept else perceived
-        walk = half_surplus + expected - planned < batna
+        walk = below_batna(expected, planned, half_surplus, batna)
     return accept, walk
 
 
