@@ -365,12 +365,34 @@ class ResultsFolder:
         done = self.done()
         ids = [r for r in order if r in done]
         ok = [r for r in ids if done[r] == STATUS_OK]
-        rows = {}
-        for table in TABLES:
-            frame = self._collect(table, ids if table == "runs" else ok, done)
-            write_parquet(self.path / f"{table}.parquet", frame)
-            rows[table] = frame.height
-        return rows
+        return {t: self._assemble_table(t, ids if t == "runs" else ok, done) for t in TABLES}
+
+    def _assemble_table(self, table: str, ids: list[str], done: Mapping[str, str]) -> int:
+        """Write `table.parquet` from the parts of the runs `ids`, in that order; returns its rows.
+
+        When the parts share their columns (as a sweep's `steps`, `strategies`
+        and `agents` parts do), they are streamed into the file a few at a
+        time: the command's memory stays that of a few parts however large the
+        sweep. Otherwise (`runs`, whose columns differ between failed and
+        finished runs, or a damaged part) the table is put together in memory.
+        """
+        path = self.path / f"{table}.parquet"
+        paths = self._parts(table, ids, done)
+        if table != "runs" and paths:
+            try:
+                scan = pl.scan_parquet(paths, glob=False, hive_partitioning=False)
+                _write_atomic(path, scan.sink_parquet)
+                return pl.scan_parquet(path).select(pl.len()).collect().item()
+            except Exception:  # noqa: BLE001 - columns differ, or a part is damaged inside
+                path.with_name(path.name + ".tmp").unlink(missing_ok=True)
+        frame = self._collect(table, ids, done)
+        write_parquet(path, frame)
+        return frame.height
+
+    def _parts(self, table: str, ids: list[str], done: Mapping[str, str]) -> list[Path]:
+        """The whole parts of `table` of the runs `ids`, in that order (missing or cut short: left out)."""
+        paths = [self._part(table, run_id, done.get(run_id)) for run_id in ids]
+        return [p for p in paths if is_whole_parquet(p)]  # also False when missing
 
     def _collect(self, table: str, ids: list[str], done: Mapping[str, str]) -> pl.DataFrame:
         """The rows of `table` of the runs `ids`, in that order, from their parts.
@@ -378,8 +400,7 @@ class ResultsFolder:
         The `runs` rows this object recorded come from memory instead. A part
         that is missing, cut short or damaged is left out (its run runs again).
         """
-        paths = [self._part(table, run_id, done.get(run_id)) for run_id in ids]
-        paths = [p for p in paths if is_whole_parquet(p)]  # also False when missing
+        paths = self._parts(table, ids, done)
         if not paths:
             return pl.DataFrame({"run_id": pl.Series([], dtype=pl.String)})
         frame = None

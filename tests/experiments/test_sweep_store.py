@@ -60,6 +60,38 @@ def test_a_table_is_assembled_in_the_order_given(tmp_path):
     assert pl.read_parquet(tmp_path / "runs.parquet")["run_id"].to_list() == ["b", "c", "a"]
 
 
+def test_parts_that_share_columns_are_streamed_into_the_table_in_order(tmp_path):
+    """A table streamed from its parts holds every part's rows, in the order given, types kept."""
+    folder = ResultsFolder(_folder(tmp_path))
+    order = ["b", "a"]
+    folder.assemble(order)
+    parts = [pl.read_parquet(tmp_path / "parts" / "steps" / f"{r}.parquet") for r in order]
+    assert_frame_equal(pl.read_parquet(tmp_path / "steps.parquet"), pl.concat(parts))
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_parts_that_differ_in_columns_are_united_when_assembled(tmp_path):
+    """A part with a column the others lack cannot be streamed: the table unites the columns."""
+    folder = ResultsFolder(_folder(tmp_path))
+    extra = pl.DataFrame({"run_id": "a", "step": [1, 2], "deals": [3.0, 4.0], "more": [1, 2]})
+    extra.write_parquet(tmp_path / "parts" / "steps" / "a.parquet")
+    rows = folder.assemble(["b", "a"])
+    steps = pl.read_parquet(tmp_path / "steps.parquet")
+    assert rows["steps"] == 4
+    assert steps["more"].to_list() == [None, None, 1, 2]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_damaged_part_is_left_out_of_the_assembled_table(tmp_path):
+    """The stream fails on the damaged part; the table is then made from the parts that read."""
+    folder = ResultsFolder(_folder(tmp_path))
+    (tmp_path / "parts" / "steps" / "a.parquet").write_bytes(b"PAR1" + b"\x00" * 64 + b"PAR1")
+    rows = folder.assemble(["a", "b"])
+    assert rows["steps"] == 2
+    assert pl.read_parquet(tmp_path / "steps.parquet")["run_id"].to_list() == ["b", "b"]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
 def test_a_part_damaged_inside_is_left_out_and_the_others_are_read(tmp_path):
     folder = ResultsFolder(_folder(tmp_path))
     damaged = tmp_path / "parts" / "steps" / "a.parquet"
