@@ -278,6 +278,17 @@ def test_run_strategy_table_ignores_runs_still_running(folder):
     assert sorted(per_run["run_id"].to_list()) == ["p0r0b", "p0r1b", "p0r2b"]
 
 
+def test_run_strategy_table_does_not_depend_on_the_order_of_the_rows(tmp_path):
+    """Sums and last-step values are the same when the strategies table lists steps backwards."""
+    path = write_folder(tmp_path / "results", "complete")
+    expected = S.run_strategy_table(S.load_results(path)).sort("run_id", "strategy")
+    table = pl.read_parquet(path / "strategies.parquet")
+    table.reverse().write_parquet(path / "strategies.parquet")
+    per_run = S.run_strategy_table(S.load_results(path)).sort("run_id", "strategy")
+    assert per_run.equals(expected)
+    assert per_run["reputation"].to_list() == [0.7, 0.7, 0.7]  # the last step's, not the first
+
+
 def test_representative_points_and_labels(folder):
     results = S.load_results(folder)
     assert S.representative_points(results) == [0, 1]
