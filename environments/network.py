@@ -58,6 +58,7 @@ import numpy as np
 
 from environments.compiled import compiled
 from environments.config import ConfigError, NetworkConfig
+from environments.edge_list import HEADERS, INT_LABEL, read_plain
 
 #: A complete graph of this many nodes already has about 2 * 10^8 edges.
 MAX_COMPLETE_N = 20_000
@@ -65,10 +66,6 @@ MAX_COMPLETE_N = 20_000
 EDGE_LIST_SUFFIXES = (".csv", ".tsv", ".txt", ".edgelist")
 GRAPHML_SUFFIXES = (".graphml",)
 GML_SUFFIXES = (".gml",)
-
-# First rows read as a header rather than as an edge (lower-cased).
-_HEADERS = {("source", "target"), ("from", "to")}
-_INT_LABEL = re.compile(r"^[+-]?\d+$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -508,6 +505,9 @@ def load_graph(path: str | Path) -> Graph:
     headers, delimiters, renumbering, self-loops, duplicates and isolated
     nodes). Any problem is a `ConfigError` naming the file.
 
+    Plain edge lists (one delimiter, no quoting; most files) are read in
+    bulk (`environments.edge_list`), others line by line: the same graph.
+
     The last graph read is kept (its arrays read-only) while the file is
     unchanged: a file checked before a run, or read by run after run in a
     sweep's worker, is parsed once.
@@ -531,6 +531,9 @@ _last_loaded: list = []  # [(path, mtime, size), Graph] of the last file read
 def _load_graph(path: Path) -> Graph:
     suffix = path.suffix.lower()
     if suffix in EDGE_LIST_SUFFIXES:
+        plain = read_plain(path)  # most files; the others line by line
+        if plain is not None:
+            return _graph(path, *plain)
         src, dst = _read_edge_list(path)
         return _assemble(path, src, dst, nodes=[], attrs={})
     if suffix in GRAPHML_SUFFIXES or suffix in GML_SUFFIXES:
@@ -588,7 +591,7 @@ def _read_edge_list(path: Path) -> tuple[list[str], list[str]]:
                     continue
                 if first:
                     first = False
-                    if len(fields) >= 2 and (fields[0].lower(), fields[1].lower()) in _HEADERS:
+                    if len(fields) >= 2 and (fields[0].lower(), fields[1].lower()) in HEADERS:
                         continue
                 if len(fields) < 2 or not fields[0] or not fields[1]:
                     raise ConfigError(
@@ -664,24 +667,30 @@ def _assemble(path: Path, src: list, dst: list, nodes: list, attrs: dict[str, di
     names.update(map(str, dst))
     if len(names) < len(set(nodes)):
         raise ConfigError(f"{path}: two nodes have the same label once written as text")
-    if all(_INT_LABEL.match(x) for x in names):
+    if all(INT_LABEL.match(x) for x in names):
         labels = sorted(names, key=lambda x: (int(x), x))
     else:
         labels = sorted(names)
     node_id = {x: i for i, x in enumerate(labels)}
     u = np.fromiter((node_id[str(x)] for x in src), dtype=np.int64, count=len(src))
     v = np.fromiter((node_id[str(x)] for x in dst), dtype=np.int64, count=len(dst))
-    n = len(labels)
-    edges = _canonical(n, u, v)
-    if edges.size == 0:
-        raise ConfigError(f"{path}: no edges besides self-loops; a referral graph needs an edge")
     attributes = {}
     for key, values in attrs.items():
-        column = np.full(n, None, dtype=object)
+        column = np.full(len(labels), None, dtype=object)
         for name, value in values.items():
             column[node_id[str(name)]] = value
         attributes[key] = column
-    return Graph(n=n, edges=edges, labels=np.array(labels, dtype=object), attributes=attributes)
+    return _graph(path, np.array(labels, dtype=object), u, v, attributes)
+
+
+def _graph(
+    path: Path, labels: np.ndarray, u: np.ndarray, v: np.ndarray, attributes: dict | None = None
+) -> Graph:
+    """The `Graph` of nodes `labels` (by node id) and edge rows (u, v): self-loops dropped, repeats merged."""
+    edges = _canonical(len(labels), u, v)
+    if edges.size == 0:
+        raise ConfigError(f"{path}: no edges besides self-loops; a referral graph needs an edge")
+    return Graph(n=len(labels), edges=edges, labels=labels, attributes=attributes or {})
 
 
 def _count_edge_records(path: Path) -> int:
