@@ -104,9 +104,14 @@ def _delimiter(data: bytes) -> str | None:
         end = len(data) if end < 0 else end
         text = data[start:end].decode("utf-8").strip()
         if text and not text.startswith("#"):
-            return "," if "," in text else "\t" if "\t" in text else None
+            return delimiter_of(text)
         start = end + 1
     return None
+
+
+def delimiter_of(first: str) -> str | None:
+    """The delimiter of an edge list whose first data line is `first`: ',' or tab, else None (whitespace)."""
+    return "," if "," in first else "\t" if "\t" in first else None
 
 
 def _without_skipped(rows: pl.DataFrame, data: bytes, delimiter: str | None) -> pl.DataFrame | None:

@@ -58,7 +58,7 @@ import numpy as np
 
 from environments.compiled import compiled
 from environments.config import ConfigError, NetworkConfig
-from environments.edge_list import HEADERS, INT_LABEL, read_plain
+from environments.edge_list import HEADERS, INT_LABEL, delimiter_of, read_plain
 
 #: A complete graph of this many nodes already has about 2 * 10^8 edges.
 MAX_COMPLETE_N = 20_000
@@ -576,7 +576,7 @@ def _read_edge_list(path: Path) -> tuple[list[str], list[str]]:
             for line in fh:
                 text = line.strip()
                 if text and not text.startswith("#"):
-                    delimiter = "," if "," in text else "\t" if "\t" in text else None
+                    delimiter = delimiter_of(text)
                     break
             fh.seek(0)
             if delimiter is None:
