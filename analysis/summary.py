@@ -282,8 +282,9 @@ class Results:
         """A table of the finished runs, lazily: the assembled file, or the per-run parts.
 
         Runs that failed or are still running are left out. The parts of an
-        unfinished sweep are scanned one file per run and stacked (columns
-        united), so reading them is lazy too.
+        unfinished sweep are read lazily too: in one scan when they share
+        their columns (as a sweep's parts do), else one file at a time,
+        stacked with the columns united.
         """
         if table not in TABLES:
             raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
@@ -298,8 +299,27 @@ class Results:
             files = [f for f in files if f.is_file()]
             if not files:
                 return pl.LazyFrame({"run_id": pl.Series([], dtype=pl.String)})
-            frame = pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
+            frame = _scan_parts(files)
         return frame.filter(pl.col("run_id").is_in(ids.implode()))
+
+
+def _scan_parts(files: list[Path]) -> pl.LazyFrame:
+    """Parquet parts as one lazy table, in order.
+
+    One scan of the list when every part has the same schema: a count over
+    1,960 parts then takes 0.5 s (0.2 s of it reading the schemas) instead
+    of 1 s, and polars no longer runs into its limit of 512 blocking threads
+    (it warned of a possible deadlock). Parts that differ, or one that
+    cannot be read, are scanned file by file and stacked with their columns
+    united, as they always were.
+    """
+    try:
+        schemas = {tuple(pl.read_parquet_schema(f).items()) for f in files}
+    except Exception:  # noqa: BLE001 - a damaged part: the file-by-file scan reports it
+        schemas = set()
+    if len(schemas) == 1:
+        return pl.scan_parquet(files, glob=False, hive_partitioning=False)
+    return pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
 
 
 def load_results(path: str | Path) -> Results:

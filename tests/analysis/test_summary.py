@@ -289,6 +289,20 @@ def test_run_strategy_table_does_not_depend_on_the_order_of_the_rows(tmp_path):
     assert per_run["reputation"].to_list() == [0.7, 0.7, 0.7]  # the last step's, not the first
 
 
+def test_parts_are_scanned_in_order_with_their_columns_united(tmp_path):
+    """An unfinished sweep's parts: one scan when they share a schema, else file by file."""
+    a = pl.DataFrame({"run_id": ["a", "a"], "step": [1, 2], "deals": [3.0, 4.0]})
+    b = pl.DataFrame({"run_id": ["b"], "step": [1], "deals": [5.0]})
+    for name, frame in (("a", a), ("b", b)):
+        frame.write_parquet(tmp_path / f"{name}.parquet")
+    files = [tmp_path / "b.parquet", tmp_path / "a.parquet"]
+    assert S._scan_parts(files).collect().equals(pl.concat([b, a]))
+    b.with_columns(more=pl.lit(1)).write_parquet(tmp_path / "b.parquet")
+    united = S._scan_parts(files).collect()
+    assert united["run_id"].to_list() == ["b", "a", "a"]
+    assert united["more"].to_list() == [1, None, None]
+
+
 def test_representative_points_and_labels(folder):
     results = S.load_results(folder)
     assert S.representative_points(results) == [0, 1]
