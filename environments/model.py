@@ -948,32 +948,33 @@ class ConcessionModel(mesa.Model):
         deal in which it gave), walk rate, mean wealth. Under strategy change
         these group negotiators by the strategy they play at the end.
         """
-        df = self.agents_frame()
-        names = pl.DataFrame({"strategy": self.strategy_names})
-        totals = df.group_by("strategy").agg(
-            pl.len().alias("negotiators"),
-            pl.col("wealth").sum().alias("_wealth"),
-            pl.col("deals").sum().alias("_deals"),
-            pl.col("gives").sum().alias("_gives"),
-            pl.col("giving_deals").sum().alias("_giving"),
-            pl.col("gives_reciprocated").sum().alias("_recip"),
-            pl.col("walked").sum().alias("_walked"),
-            pl.col("wealth").mean().alias("wealth_mean"),
+        # Sums per strategy with numpy, in negotiator order: a polars group_by adds up
+        # partial sums per thread, so its last bits would follow the thread count.
+        totals = pl.DataFrame(
+            {
+                "strategy": self.strategy_names,
+                "negotiators": np.bincount(self.strategy, minlength=len(self.strategies)),
+                **_sums_by(
+                    self.strategy,
+                    len(self.strategies),
+                    wealth=self.wealth,
+                    deals=self.deals,
+                    gives=self.gives,
+                    giving=self.giving_deals,
+                    recip=self.gives_reciprocated,
+                    walked=self.walked,
+                ),
+            }
         )
-        return (
-            names.join(totals, on="strategy", how="left")
-            .with_columns(pl.col("negotiators").fill_null(0).cast(pl.Int64))
-            .select(
-                "strategy",
-                "negotiators",
-                _safe_div("_wealth", "_deals").alias("payoff_per_deal"),
-                _safe_div("_gives", "_deals").alias("gives_per_deal"),
-                _safe_div("_recip", "_giving").alias("reciprocation_rate"),
-                _safe_div("_walked", "_deals").alias("walk_rate"),
-                "wealth_mean",
-            )
-            .sort("strategy")
-        )
+        return totals.select(
+            "strategy",
+            pl.col("negotiators").cast(pl.Int64),
+            _safe_div("wealth", "deals").alias("payoff_per_deal"),
+            _safe_div("gives", "deals").alias("gives_per_deal"),
+            _safe_div("recip", "giving").alias("reciprocation_rate"),
+            _safe_div("walked", "deals").alias("walk_rate"),
+            _safe_div("wealth", "negotiators").alias("wealth_mean"),
+        ).sort("strategy")
 
     def outcomes(self) -> dict[str, float]:
         """Flat headline outcomes of the run so far, for a runs table.
@@ -988,10 +989,10 @@ class ConcessionModel(mesa.Model):
         through referral contacts (the referral lift within a run).
         """
         steps = self.steps_frame()
-        agents = self.agents_frame()
-        deals = float(agents["deals"].sum())
-        closed = float(agents["closed"].sum())
-        wealth = float(agents["wealth"].sum())
+        # numpy's sums, never a thread pool's: the same bits on any machine and worker count.
+        deals = float(self.deals.sum())
+        closed = float(self.closed.sum())
+        wealth = float(self.wealth.sum())
         nan = float("nan")
         out: dict[str, float] = {
             "deals": float(steps["deals"].sum()),
@@ -1003,8 +1004,8 @@ class ConcessionModel(mesa.Model):
             "payoff_per_deal": _ratio(wealth, deals),
             "gini": gini(self.wealth),
             "wall_time": self._wall,
-            "referral_deal_share": _ratio(float(agents["referral_deals"].sum()), closed),
-            "referral_payoff_share": _ratio(float(agents["referral_payoff"].sum()), wealth),
+            "referral_deal_share": _ratio(float(self.referral_deals.sum()), closed),
+            "referral_payoff_share": _ratio(float(self.referral_payoff.sum()), wealth),
             "referrals": float(steps["referrals"].sum()),
             "new_contacts": float(steps["new_contacts"].sum()),
             "mean_reputation": float(np.nanmean(self.reputation())) if self.n else nan,
@@ -1014,23 +1015,28 @@ class ConcessionModel(mesa.Model):
             out[f"payoff_per_deal_{s}"] = _none_nan(row["payoff_per_deal"])
             out[f"wealth_mean_{s}"] = _none_nan(row["wealth_mean"])
             out[f"share_{s}"] = row["negotiators"] / self.n
-        placed = agents.group_by("placed_as").agg(
-            pl.col("wealth").sum(),
-            pl.col("deals").sum(),
-            pl.col("closed").sum(),
-            pl.col("wealth").mean().alias("wealth_mean"),
-            pl.col("referral_deals").sum(),
-            pl.col("reputation").mean(),
+        mix = list(self.config.population.mix)
+        count = np.bincount(self.placed, minlength=len(mix))
+        placed = _sums_by(
+            self.placed,
+            len(mix),
+            wealth=self.wealth,
+            deals=self.deals,
+            closed=self.closed,
+            referral_deals=self.referral_deals,
+            reputation=self.reputation(),
         )
-        by_placed = {row["placed_as"]: row for row in placed.iter_rows(named=True)}
-        for s in sorted(self.config.population.mix):
-            row = by_placed.get(s)
-            out[f"placed_payoff_per_deal_{s}"] = _ratio(row["wealth"], row["deals"]) if row else nan
-            out[f"placed_wealth_mean_{s}"] = _none_nan(row["wealth_mean"]) if row else nan
-            out[f"placed_referral_deal_share_{s}"] = (
-                _ratio(row["referral_deals"], row["closed"]) if row else nan
-            )
-            out[f"placed_reputation_{s}"] = _none_nan(row["reputation"]) if row else nan
+        for s in sorted(mix):
+            i = mix.index(s)
+            if count[i] == 0:  # nobody placed as s
+                for key in ("payoff_per_deal", "wealth_mean", "referral_deal_share", "reputation"):
+                    out[f"placed_{key}_{s}"] = nan
+                continue
+            sums = {name: float(values[i]) for name, values in placed.items()}
+            out[f"placed_payoff_per_deal_{s}"] = _ratio(sums["wealth"], sums["deals"])
+            out[f"placed_wealth_mean_{s}"] = sums["wealth"] / int(count[i])
+            out[f"placed_referral_deal_share_{s}"] = _ratio(sums["referral_deals"], sums["closed"])
+            out[f"placed_reputation_{s}"] = sums["reputation"] / int(count[i])
         out["giving_vs_holdout"] = out.get("placed_payoff_per_deal_strategic", nan) - out.get(
             "placed_payoff_per_deal_holdout", nan
         )
@@ -1075,6 +1081,11 @@ def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
 
 
+def _sums_by(group: np.ndarray, groups: int, **values: np.ndarray) -> dict[str, np.ndarray]:
+    """Each of `values` summed per group (0 .. groups - 1), in index order (np.bincount)."""
+    return {name: np.bincount(group, weights=v, minlength=groups) for name, v in values.items()}
+
+
 def _safe_div(num: str, den: str) -> pl.Expr:
     return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).otherwise(None)
 
@@ -1091,7 +1102,10 @@ def gini_of_sorted(x: np.ndarray) -> float:
     if len(x) == 0 or total <= 0:
         return 0.0
     n = len(x)
-    return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * total))
+    # numpy's own sum, not a dot product: BLAS splits a long dot product across its
+    # threads, so its last bits would depend on the process's thread count (a sweep's
+    # workers have one) and on the machine, from about 100,000 negotiators on.
+    return float(np.sum((2 * np.arange(1, n + 1) - n - 1) * x) / (n * total))
 
 
 _STEP_SCHEMA = {

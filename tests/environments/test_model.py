@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -66,6 +72,33 @@ def test_same_config_and_seed_give_identical_frames():
         assert_frame_equal(getattr(runs[0], frame)(), getattr(runs[1], frame)())
     other = ConcessionModel(cfg, rng=12).run(20)
     assert not other.agents_frame()["wealth"].equals(runs[0].agents_frame()["wealth"])
+
+
+def test_results_do_not_depend_on_how_many_threads_numpy_and_polars_use():
+    """The runs-table outcomes and the Gini coefficient, bit for bit, with 1 and 8 threads.
+
+    A sweep's workers run with one thread each, a user's own script with as
+    many as the machine has: a polars group_by or a BLAS dot product would
+    add up partial sums per thread and change the last bits.
+    """
+    script = Path(__file__).resolve().parents[1] / "helpers" / "threads_run.py"
+    root = str(script.parents[2])
+    printed = []
+    for threads in ("1", "8"):
+        env = {
+            **os.environ,
+            "PYTHONPATH": root,
+            "POLARS_MAX_THREADS": threads,
+            "OPENBLAS_NUM_THREADS": threads,
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+        }
+        done = subprocess.run(
+            [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True
+        )
+        printed.append(json.loads(done.stdout.splitlines()[-1]))
+    one, eight = printed
+    assert [k for k in one if one[k] != eight[k]] == []
 
 
 def two(a: str, b: str, steps: int = 10, **sections) -> ConcessionModel:
