@@ -30,7 +30,10 @@ def draw_valuations(
         return np.tile(cost, (n, 1)), np.tile(value, (n, 1))
     sigma = cfg.dispersion
     shape = (n, cfg.count)
-    # Two draws of the same shape, always in this order, so a seed fixes both.
-    cost = np.exp(sigma * rng.standard_normal(shape) - sigma**2 / 2)
-    value = cfg.asymmetry * np.exp(sigma * rng.standard_normal(shape) - sigma**2 / 2)
+    # Two draws of the same shape, always in this order, so a seed fixes both. numpy's
+    # lognormal takes exp(mean + sigma Z) by the C library's exp, the same on every machine
+    # (np.exp picks its code by the processor: its AVX-512 exp differs in the last bit
+    # for about one value in 20).
+    cost = rng.lognormal(-(sigma**2) / 2, sigma, shape)
+    value = cfg.asymmetry * rng.lognormal(-(sigma**2) / 2, sigma, shape)
     return cost, value

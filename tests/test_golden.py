@@ -14,6 +14,9 @@ to the model's meaning or to its draw order; never to make an optimization pass)
 from __future__ import annotations
 
 import argparse
+import os
+import platform
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -104,6 +107,36 @@ def test_golden_step_table_is_unchanged(name: str) -> None:
     """Today's run equals the checked-in step table, exactly."""
     expected = pl.read_parquet(GOLDEN / f"{name}.parquet")
     assert_frame_equal(golden_run(name), expected, check_exact=True)
+
+
+# numpy's optional vector code paths (AVX2/FMA, AVX-512) on x86: turned off, numpy runs
+# what every x86-64 processor has, as on a laptop without AVX-512.
+PLAIN_X86 = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 code paths")
+def test_golden_tables_do_not_depend_on_the_processors_vector_instructions() -> None:
+    """The same tables with numpy's AVX2 and AVX-512 code turned off.
+
+    numpy picks the code of exp, power and others by the processor, and its
+    AVX-512 versions round differently in the last bit: the model must not
+    call them, or the golden tables (made on an AVX-512 machine) would fail
+    on most laptops.
+    """
+    code = (
+        "import polars as pl\n"
+        "from tests.test_golden import CONFIGS, GOLDEN, golden_run\n"
+        "for name in sorted(CONFIGS):\n"
+        "    same = golden_run(name).equals(pl.read_parquet(GOLDEN / f'{name}.parquet'))\n"
+        "    print(name, 'same' if same else 'DIFFERENT')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": PLAIN_X86, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [w for name in sorted(CONFIGS) for w in (name, "same")]
 
 
 def regenerate() -> None:
