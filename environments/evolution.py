@@ -21,19 +21,9 @@ uniformly from the population's strategies instead.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-
-def exp(x: np.ndarray) -> np.ndarray:
-    """e ** x elementwise, by the C library's exp: the same bits on every machine.
-
-    Not `np.exp`: numpy picks its code by the processor, and its AVX-512
-    exp differs from the others in the last bit for about one value in 20,
-    which would make a run's strategy changes depend on the machine.
-    """
-    return np.fromiter(map(math.exp, x.tolist()), dtype=np.float64, count=len(x))
+from environments.portable import exp
 
 
 def fitness(payoff: np.ndarray, beta: float) -> np.ndarray:

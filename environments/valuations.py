@@ -31,9 +31,8 @@ def draw_valuations(
     sigma = cfg.dispersion
     shape = (n, cfg.count)
     # Two draws of the same shape, always in this order, so a seed fixes both. numpy's
-    # lognormal takes exp(mean + sigma Z) by the C library's exp, the same on every machine
-    # (np.exp picks its code by the processor: its AVX-512 exp differs in the last bit
-    # for about one value in 20).
+    # lognormal takes exp(mean + sigma Z) by the C library's exp, not np.exp, which rounds
+    # differently on processors with AVX-512 (see environments.portable).
     cost = rng.lognormal(-(sigma**2) / 2, sigma, shape)
     value = cfg.asymmetry * rng.lognormal(-(sigma**2) / 2, sigma, shape)
     return cost, value
