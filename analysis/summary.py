@@ -394,12 +394,20 @@ def mean_ci(
         .with_columns(pl.col("value").fill_nan(None))
         .drop_nulls("value")
     )
+    # Mean and standard deviation from running sums over each group's values in row order:
+    # polars' own mean and std add up partial sums per thread, so their last bits would
+    # follow the machine's core count. Sums of differences from the first value, so that
+    # equal values give exactly their value and a deviation of exactly 0.
+    size = pl.len()
+    first = pl.col("value").first()
+    average = first + (pl.col("value") - first).cum_sum().last() / size
+    squares = (pl.col("value") - average) * (pl.col("value") - average)
     agg = (
         long.group_by([*by, "metric"], maintain_order=True)
         .agg(
-            pl.col("value").mean().alias("mean"),
-            pl.col("value").std().alias("sd"),
-            pl.len().alias("n"),
+            average.alias("mean"),
+            pl.when(size > 1).then((squares.cum_sum().last() / (size - 1)).sqrt()).alias("sd"),
+            size.alias("n"),
             *([pl.col("value").alias("_values")] if method == "bootstrap" else []),
         )
         .collect()
@@ -452,13 +460,14 @@ def run_strategy_table(results: Results) -> pl.DataFrame:
             # The table keeps the rate, not the count: rate x closed gives the count back.
             (pl.col("cooperation_rate").fill_null(0.0) * pl.col("closed")).alias("giving_sides")
         )
-        # Sums add up step by step, and `last` is the last step: each run and strategy's rows
-        # put in step order on their own (sorting the whole table first held it in memory
-        # twice over: 2.5 GB for a full-size sweep).
+        # Sums add up step by step (a running sum's last value: polars' own sums follow
+        # its thread count in the last bits), and `last` is the last step: each run and
+        # strategy's rows put in step order on their own (sorting the whole table first
+        # held it in memory twice over: 2.5 GB for a full-size sweep).
         .group_by("run_id", "strategy")
         .agg(
             *[
-                pl.col(c).sort_by("step").sum()
+                pl.col(c).sort_by("step").cum_sum().last()
                 for c in (
                     "deals",
                     "closed",

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -301,6 +304,19 @@ def test_parts_are_scanned_in_order_with_their_columns_united(tmp_path):
     united = S._scan_parts(files).collect()
     assert united["run_id"].to_list() == ["b", "a", "a"]
     assert united["more"].to_list() == [1, None, None]
+
+
+def test_summaries_do_not_depend_on_how_many_threads_polars_uses():
+    """mean_ci bit for bit with 1 and 8 polars threads (a report made on another machine)."""
+    script = Path(__file__).resolve().parents[1] / "helpers" / "threads_summary.py"
+    printed = []
+    for threads in ("1", "8"):
+        env = {**os.environ, "PYTHONPATH": str(script.parents[2]), "POLARS_MAX_THREADS": threads}
+        done = subprocess.run(
+            [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True
+        )
+        printed.append(json.loads(done.stdout.splitlines()[-1]))
+    assert printed[0] == printed[1]
 
 
 def test_representative_points_and_labels(folder):
