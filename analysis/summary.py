@@ -460,14 +460,15 @@ def run_strategy_table(results: Results) -> pl.DataFrame:
             # The table keeps the rate, not the count: rate x closed gives the count back.
             (pl.col("cooperation_rate").fill_null(0.0) * pl.col("closed")).alias("giving_sides")
         )
-        # Sums add up step by step (a running sum's last value: polars' own sums follow
-        # its thread count in the last bits), and `last` is the last step: each run and
-        # strategy's rows put in step order on their own (sorting the whole table first
-        # held it in memory twice over: 2.5 GB for a full-size sweep).
+        # Sums add up step by step, and `last` is the last step: each run and strategy's rows
+        # put in step order on their own (sorting the whole table first held it in memory
+        # twice over: 2.5 GB for a full-size sweep). The sums' last bits still follow
+        # polars' thread count; a running sum's last value would not, but takes as much
+        # memory as the sort did.
         .group_by("run_id", "strategy")
         .agg(
             *[
-                pl.col(c).sort_by("step").cum_sum().last()
+                pl.col(c).sort_by("step").sum()
                 for c in (
                     "deals",
                     "closed",
