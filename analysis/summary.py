@@ -454,40 +454,28 @@ def run_strategy_table(results: Results) -> pl.DataFrame:
     wealth at the last step.
     """
     keys = ["run_id", "point", "replicate", "pair", *results.parameters]
+    strategies = results.scan("strategies").with_columns(
+        # The table keeps the rate, not the count: rate x closed gives the count back.
+        (pl.col("cooperation_rate").fill_null(0.0) * pl.col("closed")).alias("giving_sides")
+    )
+    counts = ["deals", "closed", "walked", "gives", "reciprocated", "referral_deals"]
+    amounts = ["giving_sides", "payoff", "cost_given", "value_received", "referral_payoff"]
     sides = (
-        results.scan("strategies")
-        .with_columns(
-            # The table keeps the rate, not the count: rate x closed gives the count back.
-            (pl.col("cooperation_rate").fill_null(0.0) * pl.col("closed")).alias("giving_sides")
-        )
-        # Sums add up step by step, and `last` is the last step: each run and strategy's rows
-        # put in step order on their own (sorting the whole table first held it in memory
-        # twice over: 2.5 GB for a full-size sweep). The sums' last bits still follow
-        # polars' thread count; a running sum's last value would not, but takes as much
-        # memory as the sort did.
-        .group_by("run_id", "strategy")
+        strategies.group_by("run_id", "strategy")
         .agg(
-            *[
-                pl.col(c).sort_by("step").sum()
-                for c in (
-                    "deals",
-                    "closed",
-                    "walked",
-                    "gives",
-                    "giving_sides",
-                    "reciprocated",
-                    "payoff",
-                    "cost_given",
-                    "value_received",
-                    "referral_deals",
-                    "referral_payoff",
-                )
-            ],
+            # Counts add up exactly in any order; `last` is the last step: each run and
+            # strategy's rows put in step order on their own (sorting the whole table first
+            # held it in memory twice over: 2.5 GB for a full-size sweep).
+            *[pl.col(c).sum() for c in counts],
             pl.col("negotiators").max().alias("_present"),
             *[
                 pl.col(c).sort_by("step").last()
                 for c in ("negotiators", "share", "reputation", "wealth_mean")
             ],
+        )
+        .join(
+            _row_order_sums(strategies, ["run_id", "strategy"], amounts).lazy(),
+            on=["run_id", "strategy"],
         )
         .sort("run_id", "strategy")
         .filter(pl.col("_present") > 0)
@@ -513,6 +501,35 @@ def run_strategy_table(results: Results) -> pl.DataFrame:
     )
     runs = results.ok_runs.lazy().select(keys)
     return runs.join(table, on="run_id", how="inner").sort("point", "replicate", "pair").collect()
+
+
+def _row_order_sums(
+    frame: pl.LazyFrame, by: list[str], columns: list[str], rows: int = 1 << 20
+) -> pl.DataFrame:
+    """Sums of `columns` per group of `by` (groups in order of appearance), in row order.
+
+    Slice by slice, `rows` rows at a time: each slice's values added per group
+    in row order (numpy's bincount), the slices' sums added in turn. A
+    sweep's tables list each run's steps in order, so this adds step by step,
+    with the same bits whatever polars' thread count (polars' own group sums
+    add partial sums per thread) and in the memory of one slice. Nulls count
+    as 0.
+    """
+    groups = frame.select(by).unique(maintain_order=True).collect().with_row_index("_group")
+    totals = np.zeros((len(columns), groups.height))
+    offset = 0
+    while True:
+        part = frame.slice(offset, rows).select(*by, *columns).collect()
+        group = part.join(groups, on=by, how="left", maintain_order="left")["_group"].to_numpy()
+        for k, column in enumerate(columns):
+            weights = part[column].cast(pl.Float64).fill_null(0.0).to_numpy()
+            totals[k] += np.bincount(group, weights=weights, minlength=groups.height)
+        offset += part.height
+        if part.height < rows:
+            break
+    return groups.drop("_group").with_columns(
+        pl.Series(column, totals[k]) for k, column in enumerate(columns)
+    )
 
 
 def strategy_summary(

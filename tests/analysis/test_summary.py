@@ -306,8 +306,14 @@ def test_parts_are_scanned_in_order_with_their_columns_united(tmp_path):
     assert united["more"].to_list() == [1, None, None]
 
 
+def test_row_order_sums_add_up_each_group_slice_by_slice():
+    frame = pl.DataFrame({"g": ["b", "a", "b", "a", "c"], "x": [1.0, 2.0, None, 4.0, 0.5]})
+    sums = S._row_order_sums(frame.lazy(), ["g"], ["x"], rows=2)  # three slices
+    assert sums.to_dict(as_series=False) == {"g": ["b", "a", "c"], "x": [1.0, 6.0, 0.5]}
+
+
 def test_summaries_do_not_depend_on_how_many_threads_polars_uses():
-    """mean_ci bit for bit with 1 and 8 polars threads (a report made on another machine)."""
+    """mean_ci and the per-run sums, bit for bit with 1 and 8 polars threads (another machine)."""
     script = Path(__file__).resolve().parents[1] / "helpers" / "threads_summary.py"
     printed = []
     for threads in ("1", "8"):
