@@ -14,9 +14,7 @@ to the model's meaning or to its draw order; never to make an optimization pass)
 from __future__ import annotations
 
 import argparse
-import os
 import platform
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,8 @@ from typing import Any
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+
+from tests.helpers.fresh import printed_in_fresh_process
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -123,20 +123,8 @@ def test_golden_tables_do_not_depend_on_the_processors_vector_instructions() -> 
     call them, or the golden tables (made on an AVX-512 machine) would fail
     on most laptops.
     """
-    code = (
-        "import polars as pl\n"
-        "from tests.test_golden import CONFIGS, GOLDEN, golden_run\n"
-        "for name in sorted(CONFIGS):\n"
-        "    same = golden_run(name).equals(pl.read_parquet(GOLDEN / f'{name}.parquet'))\n"
-        "    print(name, 'same' if same else 'DIFFERENT')\n"
-    )
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": PLAIN_X86, "PYTHONPATH": str(root)}
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [w for name in sorted(CONFIGS) for w in (name, "same")]
+    same = printed_in_fresh_process("golden_now.py", {"NPY_DISABLE_CPU_FEATURES": PLAIN_X86})
+    assert same == dict.fromkeys(CONFIGS, True)
 
 
 def regenerate() -> None:

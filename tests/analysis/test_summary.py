@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +19,7 @@ import pytest
 from analysis import summary as S
 from environments.config import ConfigError
 from experiments.spec import dumps_toml
+from tests.helpers.fresh import printed_in_fresh_process
 
 T2 = 4.302652729911275  # Student t, 97.5% quantile, 2 degrees of freedom
 T1 = 12.706204736174705  # ... 1 degree of freedom
@@ -314,15 +312,11 @@ def test_row_order_sums_add_up_each_group_slice_by_slice():
 
 def test_summaries_do_not_depend_on_how_many_threads_polars_uses():
     """mean_ci and the per-run sums, bit for bit with 1 and 8 polars threads (another machine)."""
-    script = Path(__file__).resolve().parents[1] / "helpers" / "threads_summary.py"
-    printed = []
-    for threads in ("1", "8"):
-        env = {**os.environ, "PYTHONPATH": str(script.parents[2]), "POLARS_MAX_THREADS": threads}
-        done = subprocess.run(
-            [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True
-        )
-        printed.append(json.loads(done.stdout.splitlines()[-1]))
-    assert printed[0] == printed[1]
+    one, eight = (
+        printed_in_fresh_process("threads_summary.py", {"POLARS_MAX_THREADS": threads})
+        for threads in ("1", "8")
+    )
+    assert one == eight
 
 
 def test_representative_points_and_labels(folder):

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
@@ -15,6 +9,8 @@ from polars.testing import assert_frame_equal
 
 from agents.strategy import Action, DealStrategy, mask_bits
 from environments.model import ConcessionModel
+from experiments.workers import SINGLE_THREAD_ENV
+from tests.helpers.fresh import printed_in_fresh_process
 
 SMALL = {"population": {"n": 60}, "network": {"kind": "barabasi_albert", "m": 2}}
 
@@ -81,23 +77,10 @@ def test_results_do_not_depend_on_how_many_threads_numpy_and_polars_use():
     many as the machine has: a polars group_by or a BLAS dot product would
     add up partial sums per thread and change the last bits.
     """
-    script = Path(__file__).resolve().parents[1] / "helpers" / "threads_run.py"
-    root = str(script.parents[2])
-    printed = []
-    for threads in ("1", "8"):
-        env = {
-            **os.environ,
-            "PYTHONPATH": root,
-            "POLARS_MAX_THREADS": threads,
-            "OPENBLAS_NUM_THREADS": threads,
-            "OMP_NUM_THREADS": threads,
-            "MKL_NUM_THREADS": threads,
-        }
-        done = subprocess.run(
-            [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True
-        )
-        printed.append(json.loads(done.stdout.splitlines()[-1]))
-    one, eight = printed
+    one, eight = (
+        printed_in_fresh_process("threads_run.py", dict.fromkeys(SINGLE_THREAD_ENV, threads))
+        for threads in ("1", "8")
+    )
     assert [k for k in one if one[k] != eight[k]] == []
 
 
